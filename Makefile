@@ -1,0 +1,45 @@
+# idemkit — the two commands a user needs are `make run` and `make test`.
+GO          ?= go
+STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+FUZZTIME    ?= 5s
+ENSURE      := scripts/ensure-tool.sh
+
+.PHONY: run test vet lint test-go fuzz bench bench-go bench-load valkey clean
+
+## run: start the booking demo on :8080 (in-memory store, or Valkey when VALKEY_ADDR is set)
+run:
+	cd examples && $(GO) run ./booking
+
+## test: find (or install) valkey-server, then vet, staticcheck, race tests of both modules, a short fuzz pass
+test:
+	@vs=$$($(ENSURE) valkey-server valkey-server VALKEY_SERVER) || exit 1; \
+	echo "using valkey-server: $$vs ($$($$vs --version | cut -d' ' -f3))"; \
+	VALKEY_SERVER=$$vs IDEMKIT_REQUIRE_VALKEY=1 $(MAKE) --no-print-directory vet lint test-go fuzz
+
+vet:
+	$(GO) vet ./...
+	cd examples && $(GO) vet ./...
+
+lint:
+	@test -z "$$(gofmt -l . | tee /dev/stderr)" || { echo "gofmt: the files above need formatting"; exit 1; }
+	$(STATICCHECK) ./...
+	cd examples && $(STATICCHECK) ./...
+
+test-go:
+	$(GO) test -race -count=1 ./...
+	cd examples && $(GO) test -race -count=1 ./...
+
+## fuzz: run every fuzz target for FUZZTIME (default 5s)
+fuzz:
+	@FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+
+## bench: Go benchmarks against real Valkey, then the load benchmark
+bench:
+	@vs=$$($(ENSURE) valkey-server valkey-server VALKEY_SERVER) || exit 1; \
+	VALKEY_SERVER=$$vs IDEMKIT_REQUIRE_VALKEY=1 $(MAKE) --no-print-directory bench-go
+
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	$(GO) clean -testcache

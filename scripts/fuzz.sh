@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# fuzz.sh runs every Go fuzz target of both modules for $FUZZTIME each
+# (go test -fuzz takes one target of one package at a time).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FUZZTIME=${FUZZTIME:-5s}
+status=0
+run_module() {
+  local mod=$1
+  while IFS= read -r file; do
+    local pkg; pkg=./$(dirname "${file#"$mod"/}")
+    grep -oE '^func Fuzz[A-Za-z0-9_]+' "$file" | cut -d' ' -f2 | while read -r target; do
+      echo "fuzz: $mod $pkg $target ($FUZZTIME)"
+      (cd "$mod" && go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg") || exit 1
+    done || status=1
+  done < <(grep -rlE '^func Fuzz' --include='*_test.go' "$mod" | grep -v "^$mod/examples/" | sort)
+}
+run_module .
+[ -d examples ] && run_module examples
+exit $status
