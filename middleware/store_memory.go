@@ -1,0 +1,443 @@
+package middleware
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults of [NewMemoryStore].
+const (
+	// DefaultMemoryMaxEntries is the default record limit of a MemoryStore.
+	DefaultMemoryMaxEntries = 100_000
+	// DefaultMemoryMaxBytes is the default size limit of a MemoryStore (64 MiB).
+	DefaultMemoryMaxBytes = 64 << 20
+)
+
+const (
+	memoryShards = 64
+	// memoryEntryOverhead approximates what one record costs besides its
+	// key and encoded bytes: the entry, its map slot and its heap slot.
+	memoryEntryOverhead = 128
+	// sweepPerWrite is how many expired records a write removes from its
+	// shard; more than one per write keeps up with any insert rate.
+	sweepPerWrite = 8
+	// sweepBatch bounds how many records a full sweep removes under one lock.
+	sweepBatch = 256
+)
+
+// MemoryOption configures [NewMemoryStore].
+type MemoryOption func(*memoryOptions)
+
+type memoryOptions struct {
+	maxEntries int64
+	maxBytes   int64
+	now        func() time.Time
+}
+
+// WithMaxEntries limits how many records the store holds, live or expired
+// but not yet swept. The default is [DefaultMemoryMaxEntries]. It panics if
+// n is not positive.
+func WithMaxEntries(n int) MemoryOption {
+	if n <= 0 {
+		panic(fmt.Sprintf("middleware: WithMaxEntries(%d): the limit must be positive", n))
+	}
+	return func(o *memoryOptions) { o.maxEntries = int64(n) }
+}
+
+// WithMaxBytes limits the bytes the store holds, counting keys, encoded
+// records and an estimate of the per-record bookkeeping (about 128 bytes).
+// The default is [DefaultMemoryMaxBytes]. It panics if n is not positive.
+func WithMaxBytes(n int64) MemoryOption {
+	if n <= 0 {
+		panic(fmt.Sprintf("middleware: WithMaxBytes(%d): the limit must be positive", n))
+	}
+	return func(o *memoryOptions) { o.maxBytes = n }
+}
+
+// WithClock sets the clock the store reads to expire records, for tests.
+// The default is time.Now. It panics if now is nil.
+func WithClock(now func() time.Time) MemoryOption {
+	if now == nil {
+		panic("middleware: WithClock(nil)")
+	}
+	return func(o *memoryOptions) { o.now = now }
+}
+
+// MemoryStore is the embedded [Store]: records live in this process, with
+// the same semantics as [ValkeyStore] (time to live, owner tokens,
+// [ErrLeaseLost]). Use it for a single instance or for tests; instances
+// behind a load balancer need a shared store.
+//
+// Memory is bounded by [WithMaxEntries] and [WithMaxBytes]. A live record is
+// never evicted to make room, because that would allow a second execution:
+// when the store is full even after removing expired records, Claim returns
+// [ErrStoreFull] (and Complete returns it when the larger completed record
+// does not fit, leaving the processing record in place).
+//
+// Expired records are invisible at once and removed without a background
+// goroutine: every write removes a few expired records of its shard, and a
+// write that finds the store full sweeps every shard in small batches
+// before giving up. No lock is held for more than a short, bounded batch,
+// so sweeping never stalls other requests. Memory of expired records is
+// therefore reclaimed by later writes, not while the store is idle.
+//
+// Records are copied in and out: callers may reuse what they pass and
+// modify what they get. A MemoryStore is safe for concurrent use; keys are
+// spread over 64 independently locked shards.
+type MemoryStore struct {
+	now        func() time.Time
+	base       time.Time
+	maxEntries int64
+	maxBytes   int64
+	entries    atomic.Int64
+	bytes      atomic.Int64
+	seed       maphash.Seed
+	shards     [memoryShards]memoryShard
+}
+
+type memoryShard struct {
+	mu   sync.Mutex
+	m    map[string]*memoryEntry
+	heap []*memoryEntry // min-heap by exp
+	_    [64]byte       // keep shard locks on separate cache lines
+}
+
+type memoryEntry struct {
+	key string
+	val []byte // encoded record; never modified once stored
+	exp int64  // nanoseconds since MemoryStore.base
+	idx int    // position in the shard heap
+}
+
+var (
+	_ Store  = (*MemoryStore)(nil)
+	_ Pinger = (*MemoryStore)(nil)
+)
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
+	o := memoryOptions{maxEntries: DefaultMemoryMaxEntries, maxBytes: DefaultMemoryMaxBytes, now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	s := &MemoryStore{
+		now:        o.now,
+		maxEntries: o.maxEntries,
+		maxBytes:   o.maxBytes,
+		seed:       maphash.MakeSeed(),
+	}
+	s.base = s.now()
+	for i := range s.shards {
+		s.shards[i].m = make(map[string]*memoryEntry)
+	}
+	return s
+}
+
+// Claim implements [Store.Claim].
+func (s *MemoryStore) Claim(ctx context.Context, key string, rec *Record, ttl time.Duration) (*Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := checkTTL(ttl); err != nil {
+		return nil, err
+	}
+	if err := checkRecord(rec); err != nil {
+		return nil, err
+	}
+	var val []byte // encoded only when the key is free: a replay costs no encoding
+	sh := s.shard(key)
+	for attempt := range 2 {
+		_, now := s.clock()
+		sh.mu.Lock()
+		if e := sh.m[key]; e != nil {
+			if e.exp > now {
+				existing := e.val
+				sh.mu.Unlock()
+				return decodeStored(existing)
+			}
+			s.remove(sh, e)
+		}
+		if val == nil {
+			val, _ = encodeRecord(rec) // checked above
+		}
+		s.sweep(sh, now, sweepPerWrite)
+		if s.reserve(1, entrySize(key, val)) {
+			sh.push(&memoryEntry{key: key, val: val, exp: deadline(now, ttl)})
+			sh.mu.Unlock()
+			return nil, nil
+		}
+		sh.mu.Unlock()
+		if attempt == 0 {
+			s.sweepAll()
+		}
+	}
+	return nil, ErrStoreFull
+}
+
+// Complete implements [Store.Complete].
+func (s *MemoryStore) Complete(ctx context.Context, key, token string, rec *Record, ttl time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := checkTTL(ttl); err != nil {
+		return err
+	}
+	val, err := encodeRecord(rec)
+	if err != nil {
+		return err
+	}
+	sh := s.shard(key)
+	for attempt := range 2 {
+		_, now := s.clock()
+		sh.mu.Lock()
+		e := s.owned(sh, key, token, now)
+		if e == nil {
+			sh.mu.Unlock()
+			return ErrLeaseLost
+		}
+		if s.reserve(0, int64(len(val)-len(e.val))) {
+			e.val = val
+			e.exp = deadline(now, ttl)
+			sh.fix(e)
+			s.sweep(sh, now, sweepPerWrite)
+			sh.mu.Unlock()
+			return nil
+		}
+		sh.mu.Unlock()
+		if attempt == 0 {
+			s.sweepAll()
+		}
+	}
+	return ErrStoreFull
+}
+
+// Release implements [Store.Release].
+func (s *MemoryStore) Release(ctx context.Context, key, token string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	_, now := s.clock()
+	sh := s.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e := s.owned(sh, key, token, now)
+	if e == nil {
+		return ErrLeaseLost
+	}
+	s.remove(sh, e)
+	return nil
+}
+
+// Extend implements [Store.Extend]. The record's ExpiresAt moves to the
+// store clock's now plus ttl, as with [ValkeyStore].
+func (s *MemoryStore) Extend(ctx context.Context, key, token string, ttl time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := checkTTL(ttl); err != nil {
+		return err
+	}
+	t, now := s.clock()
+	sh := s.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e := s.owned(sh, key, token, now)
+	if e == nil {
+		return ErrLeaseLost
+	}
+	e.val = withExpiresAt(e.val, t.Add(ttl))
+	e.exp = deadline(now, ttl)
+	sh.fix(e)
+	return nil
+}
+
+// Len returns how many records the store holds, counting expired records
+// that are not swept yet.
+func (s *MemoryStore) Len() int { return int(s.entries.Load()) }
+
+// Bytes returns the size the store accounts for its records against the
+// [WithMaxBytes] limit.
+func (s *MemoryStore) Bytes() int64 { return s.bytes.Load() }
+
+// Ping implements [Pinger]; a MemoryStore is always reachable.
+func (s *MemoryStore) Ping(context.Context) error { return nil }
+
+// clock returns the time and the store's monotonic offset in nanoseconds.
+func (s *MemoryStore) clock() (time.Time, int64) {
+	t := s.now()
+	return t, int64(t.Sub(s.base))
+}
+
+func (s *MemoryStore) shard(key string) *memoryShard {
+	return &s.shards[maphash.String(s.seed, key)%memoryShards]
+}
+
+// owned returns the live processing entry of key owned by token, removing
+// key's entry if it expired. The shard must be locked.
+func (s *MemoryStore) owned(sh *memoryShard, key, token string, now int64) *memoryEntry {
+	e := sh.m[key]
+	if e == nil {
+		return nil
+	}
+	if e.exp <= now {
+		s.remove(sh, e)
+		return nil
+	}
+	if !isOwner(e.val, token) {
+		return nil
+	}
+	return e
+}
+
+// reserve accounts for n more entries and delta more bytes, or reports
+// false and changes nothing when a limit would be exceeded.
+func (s *MemoryStore) reserve(n, delta int64) bool {
+	if n > 0 && s.entries.Add(n) > s.maxEntries {
+		s.entries.Add(-n)
+		return false
+	}
+	if delta > 0 && s.bytes.Add(delta) > s.maxBytes {
+		s.bytes.Add(-delta)
+		if n > 0 {
+			s.entries.Add(-n)
+		}
+		return false
+	}
+	if delta <= 0 {
+		s.bytes.Add(delta)
+	}
+	return true
+}
+
+// remove deletes e from its locked shard and from the accounting.
+func (s *MemoryStore) remove(sh *memoryShard, e *memoryEntry) {
+	sh.delete(e)
+	s.entries.Add(-1)
+	s.bytes.Add(-entrySize(e.key, e.val))
+}
+
+// sweep removes up to budget expired entries of a locked shard and reports
+// whether expired entries remain.
+func (s *MemoryStore) sweep(sh *memoryShard, now int64, budget int) bool {
+	for ; budget > 0 && len(sh.heap) > 0 && sh.heap[0].exp <= now; budget-- {
+		s.remove(sh, sh.heap[0])
+	}
+	return len(sh.heap) > 0 && sh.heap[0].exp <= now
+}
+
+// sweepAll removes every expired entry, locking one shard at a time for
+// at most sweepBatch removals.
+func (s *MemoryStore) sweepAll() {
+	_, now := s.clock()
+	for i := range s.shards {
+		sh := &s.shards[i]
+		for more := true; more; {
+			sh.mu.Lock()
+			more = s.sweep(sh, now, sweepBatch)
+			sh.mu.Unlock()
+		}
+	}
+}
+
+func (sh *memoryShard) push(e *memoryEntry) {
+	sh.m[e.key] = e
+	e.idx = len(sh.heap)
+	sh.heap = append(sh.heap, e)
+	sh.up(e.idx)
+}
+
+func (sh *memoryShard) delete(e *memoryEntry) {
+	delete(sh.m, e.key)
+	last := len(sh.heap) - 1
+	i := e.idx
+	if i != last {
+		sh.swap(i, last)
+	}
+	sh.heap[last] = nil
+	sh.heap = sh.heap[:last]
+	if i != last {
+		sh.fixAt(i)
+	}
+	if cap(sh.heap) > 64 && len(sh.heap) < cap(sh.heap)/4 {
+		sh.heap = append([]*memoryEntry(nil), sh.heap...)
+	}
+}
+
+func (sh *memoryShard) fix(e *memoryEntry) { sh.fixAt(e.idx) }
+
+func (sh *memoryShard) fixAt(i int) {
+	if !sh.down(i) {
+		sh.up(i)
+	}
+}
+
+func (sh *memoryShard) swap(i, j int) {
+	h := sh.heap
+	h[i], h[j] = h[j], h[i]
+	h[i].idx = i
+	h[j].idx = j
+}
+
+func (sh *memoryShard) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if sh.heap[p].exp <= sh.heap[i].exp {
+			return
+		}
+		sh.swap(i, p)
+		i = p
+	}
+}
+
+// down moves entry i towards the leaves and reports whether it moved.
+func (sh *memoryShard) down(i int) bool {
+	start, n := i, len(sh.heap)
+	for {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if r := c + 1; r < n && sh.heap[r].exp < sh.heap[c].exp {
+			c = r
+		}
+		if sh.heap[i].exp <= sh.heap[c].exp {
+			break
+		}
+		sh.swap(i, c)
+		i = c
+	}
+	return i > start
+}
+
+func entrySize(key string, val []byte) int64 {
+	return int64(len(key) + len(val) + memoryEntryOverhead)
+}
+
+// deadline returns now+ttl, saturating instead of overflowing.
+func deadline(now int64, ttl time.Duration) int64 {
+	if int64(ttl) > math.MaxInt64-now {
+		return math.MaxInt64
+	}
+	return now + int64(ttl)
+}
+
+func decodeStored(val []byte) (*Record, error) {
+	rec, err := decodeRecord(val)
+	if err != nil {
+		return nil, fmt.Errorf("idempotency: memory store: %w", err)
+	}
+	return rec, nil
+}
+
+// checkTTL rejects a time to live no store can honour; shared by the stores.
+func checkTTL(ttl time.Duration) error {
+	if ttl < time.Millisecond {
+		return fmt.Errorf("idempotency: time to live %v is below the 1ms resolution of stores", ttl)
+	}
+	return nil
+}
