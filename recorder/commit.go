@@ -1,0 +1,126 @@
+package recorder
+
+import (
+	"io"
+	"net/http"
+	"strings"
+)
+
+// Commit sends a held response to the real writer: the headers as
+// snapshotted when the final status was written (they replace the real
+// writer's header map at this moment), the status, the body, and any
+// trailers the handler set. If the handler wrote nothing, Commit sends
+// 200 with the headers as they are now.
+//
+// Commit is for buffered mode; in pass-through mode, or once the response
+// has been sent (by an earlier Commit, a Flush, a Hijack or an oversized
+// body), it sends nothing and returns nil, so calling it twice never writes
+// twice. It returns [ErrDiscarded] after [Recorder.Discard], and the real
+// writer's error if sending fails. Writes after Commit go straight through
+// and are captured while under the limit.
+func (r *Recorder) Commit() error {
+	switch r.mode {
+	case discarded:
+		return ErrDiscarded
+	case passing:
+		r.copyTrailers()
+		return nil
+	}
+	return r.send()
+}
+
+// Discard drops a held response: nothing of it has reached the real
+// writer, whose header map is untouched (1xx informational responses
+// already sent are the exception), so the caller can write a different
+// response to the real writer. Afterwards [Recorder.Body] is empty, writes
+// return [ErrDiscarded], and the response is not storable; [Recorder.Status]
+// still reports what the handler wrote.
+//
+// Discard does nothing in pass-through mode or once the response has been
+// sent, and is idempotent.
+func (r *Recorder) Discard() {
+	if r.mode != holding {
+		return
+	}
+	r.mode = discarded
+	if r.buf != nil {
+		*r.buf = (*r.buf)[:0]
+	}
+}
+
+// send writes the held response to the real writer and switches to
+// pass-through.
+func (r *Recorder) send() error {
+	if !r.wroteHeader {
+		r.wroteHeader = true
+		r.status = http.StatusOK
+		r.snap = r.own.Clone()
+		r.parseContentLength()
+	}
+	r.mode = passing
+	replaceHeader(r.w.Header(), r.snap)
+	r.w.WriteHeader(r.status)
+	if r.buf != nil && len(*r.buf) > 0 {
+		held := *r.buf
+		n, err := r.w.Write(held)
+		n = max(0, min(n, len(held)))
+		if err == nil && n < len(held) {
+			err = io.ErrShortWrite
+		}
+		if err != nil {
+			// Keep only what the client accepted.
+			r.written -= int64(len(held) - n)
+			*r.buf = held[:n]
+			if r.writeErr == nil {
+				r.writeErr = err
+			}
+			return err
+		}
+	}
+	r.copyTrailers()
+	return nil
+}
+
+// copyTrailers copies trailer values the handler set in its own header map
+// to the real writer's map, where net/http reads them when the handler
+// returns: the keys declared in the Trailer header and keys with
+// [http.TrailerPrefix].
+func (r *Recorder) copyTrailers() {
+	if r.own == nil || r.snap == nil {
+		return
+	}
+	real := r.w.Header()
+	for _, v := range r.snap["Trailer"] {
+		for k := range strings.SplitSeq(v, ",") {
+			k = http.CanonicalHeaderKey(strings.TrimSpace(k))
+			if vv, ok := r.own[k]; ok {
+				real[k] = vv
+			}
+		}
+	}
+	for k, vv := range r.own {
+		if strings.HasPrefix(k, http.TrailerPrefix) {
+			real[k] = vv
+		}
+	}
+}
+
+// replaceHeader makes dst hold exactly the keys and values of src, copying
+// the values so later changes to one map do not show in the other.
+func replaceHeader(dst, src http.Header) {
+	for k := range dst {
+		if _, ok := src[k]; !ok {
+			delete(dst, k)
+		}
+	}
+	n := 0
+	for _, vv := range src {
+		n += len(vv)
+	}
+	values := make([]string, n)
+	for k, vv := range src {
+		m := copy(values, vv)
+		dst[k] = values[:m:m]
+		values = values[m:]
+	}
+}
