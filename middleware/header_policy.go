@@ -1,0 +1,113 @@
+package middleware
+
+import (
+	"net/http"
+	"net/textproto"
+	"strings"
+)
+
+// HeaderPolicy decides which response headers are stored with a completed
+// record and replayed. The zero value stores every header the handler set,
+// except the denylist, which no policy can override: Set-Cookie,
+// Authorization, WWW-Authenticate, Proxy-Authenticate, the hop-by-hop
+// headers (Connection and the headers it names, Keep-Alive, Proxy-Connection,
+// TE, Trailer, Transfer-Encoding, Upgrade), Date, X-Request-ID, Traceparent,
+// Tracestate, Idempotent-Replayed and rate-limit headers (RateLimit*,
+// X-RateLimit-*, X-Rate-Limit-*). Multi-value headers are stored with all
+// their values, in order, byte for byte.
+type HeaderPolicy struct {
+	// Allow, when non-empty, switches to allowlist mode: only the named
+	// headers are stored (the denylist still applies).
+	Allow []string
+	// Deny names more headers never to store, on top of the denylist.
+	Deny []string
+}
+
+// deniedHeaders is the hard denylist, in canonical form.
+var deniedHeaders = map[string]struct{}{
+	"Set-Cookie":          {},
+	"Authorization":       {},
+	"Www-Authenticate":    {},
+	"Proxy-Authenticate":  {},
+	"Proxy-Authorization": {},
+	"Connection":          {},
+	"Keep-Alive":          {},
+	"Proxy-Connection":    {},
+	"Te":                  {},
+	"Trailer":             {},
+	"Transfer-Encoding":   {},
+	"Upgrade":             {},
+	"Date":                {},
+	"X-Request-Id":        {},
+	"Traceparent":         {},
+	"Tracestate":          {},
+	headerReplayed:        {},
+}
+
+// headerFilter is a HeaderPolicy compiled for lookups without allocation.
+type headerFilter struct {
+	allow map[string]struct{} // nil: everything not denied
+	deny  map[string]struct{}
+}
+
+func (p HeaderPolicy) compile() headerFilter {
+	f := headerFilter{deny: make(map[string]struct{}, len(p.Deny))}
+	for _, h := range p.Deny {
+		f.deny[textproto.CanonicalMIMEHeaderKey(h)] = struct{}{}
+	}
+	if len(p.Allow) > 0 {
+		f.allow = make(map[string]struct{}, len(p.Allow))
+		for _, h := range p.Allow {
+			f.allow[textproto.CanonicalMIMEHeaderKey(h)] = struct{}{}
+		}
+	}
+	return f
+}
+
+// stored reports whether the header named name (canonical) may be stored;
+// connTokens are the header names listed in the response's Connection header.
+func (f headerFilter) stored(name string, connTokens []string) bool {
+	if _, denied := deniedHeaders[name]; denied {
+		return false
+	}
+	if _, denied := f.deny[name]; denied {
+		return false
+	}
+	if isRateLimitHeader(name) {
+		return false
+	}
+	for _, t := range connTokens {
+		if strings.EqualFold(strings.TrimSpace(t), name) {
+			return false
+		}
+	}
+	if f.allow != nil {
+		_, ok := f.allow[name]
+		return ok
+	}
+	return true
+}
+
+// isRateLimitHeader matches the IETF RateLimit headers and the common
+// X-RateLimit-* and X-Rate-Limit-* variants (canonical form).
+func isRateLimitHeader(name string) bool {
+	return strings.HasPrefix(name, "Ratelimit") ||
+		strings.HasPrefix(name, "X-Ratelimit") ||
+		strings.HasPrefix(name, "X-Rate-Limit")
+}
+
+// filter returns the headers of h that the policy stores. Values are copied.
+func (f headerFilter) filter(h http.Header) http.Header {
+	var conn []string
+	for _, v := range h["Connection"] {
+		conn = append(conn, strings.Split(v, ",")...)
+	}
+	out := make(http.Header, len(h))
+	for name, vals := range h {
+		if len(vals) == 0 || !f.stored(textproto.CanonicalMIMEHeaderKey(name), conn) {
+			continue
+		}
+		out[name] = append([]string(nil), vals...)
+	}
+	return out
+}

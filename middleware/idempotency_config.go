@@ -1,0 +1,147 @@
+package middleware
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Header names the middleware reads or writes.
+const (
+	// HeaderIdempotencyKey is the IETF draft's request header.
+	HeaderIdempotencyKey = "Idempotency-Key"
+	// HeaderXIdempotencyKey is the legacy request header, accepted too.
+	HeaderXIdempotencyKey = "X-Idempotency-Key"
+	// headerReplayed marks a replayed response.
+	headerReplayed = "Idempotent-Replayed"
+)
+
+// Defaults of [IdempotencyConfig].
+const (
+	DefaultKeyPrefix        = "idemp:"
+	DefaultProcessingTTL    = 60 * time.Second
+	DefaultCompletedTTL     = 24 * time.Hour
+	DefaultStoreTimeout     = 300 * time.Millisecond
+	DefaultMaxBodyBytes     = 1 << 20
+	DefaultMaxResponseBytes = 1 << 20
+	DefaultRetryAfter       = time.Second
+)
+
+// InProgressMode selects the answer to a duplicate that arrives while the
+// first request with its key is still running.
+type InProgressMode uint8
+
+const (
+	// InProgressAccepted answers 202 {"status":"processing"} with
+	// Retry-After (the default).
+	InProgressAccepted InProgressMode = iota
+	// InProgressConflict answers 409 REQUEST_IN_PROGRESS with Retry-After,
+	// as the IETF Idempotency-Key draft suggests.
+	InProgressConflict
+)
+
+// IdempotencyConfig configures [Idempotency]. Start from
+// [DefaultIdempotencyConfig]; a zero field takes the default written beside
+// it. Idempotency copies the config, so changing it afterwards has no effect.
+type IdempotencyConfig struct {
+	// Store keeps the records. Required.
+	Store Store
+	// Headers are the request headers that carry the key, tried in order.
+	// Default: Idempotency-Key, X-Idempotency-Key.
+	Headers []string
+	// KeyPrefix starts every stored key. Default "idemp:".
+	KeyPrefix string
+	// ProcessingTTL is how long a claim lives without renewal: the time
+	// after which a crashed worker's key may be retried. The owner renews it
+	// every ProcessingTTL/3 while the handler runs. Default 60s.
+	ProcessingTTL time.Duration
+	// CompletedTTL is how long a stored response is replayed. Default 24h.
+	CompletedTTL time.Duration
+	// SkipPaths are request paths (exact match) the middleware ignores.
+	SkipPaths []string
+	// Methods are the methods the middleware applies to.
+	// Default POST, PUT, PATCH, DELETE.
+	Methods []string
+	// Scope returns the namespace of a request's keys, typically the
+	// authenticated user or tenant, so that one caller can never replay or
+	// block another's key. Default: one global scope (set it!).
+	Scope func(*http.Request) string
+
+	// StoreTimeout bounds every store call; a store that does not answer
+	// in time is treated as unavailable. Default 300ms.
+	StoreTimeout time.Duration
+	// MaxBodyBytes is the largest request body fingerprinted; a larger one
+	// is answered 413 PAYLOAD_TOO_LARGE. Default 1 MiB.
+	MaxBodyBytes int64
+	// MaxResponseBytes is the largest response body stored; a larger one is
+	// delivered but not stored. Default 1 MiB.
+	MaxResponseBytes int
+	// ShouldStore decides which final statuses are stored for replay; the
+	// others release the key so a retry runs the handler again. 5xx, 408 and
+	// 429 are never stored, whatever it says. Default [StoreSuccess].
+	ShouldStore func(status int) bool
+	// HeaderPolicy selects the response headers stored and replayed.
+	// Default: all but the denylist (see [HeaderPolicy]).
+	HeaderPolicy HeaderPolicy
+	// InProgress selects the answer to a duplicate of a running request.
+	// Default InProgressAccepted (202).
+	InProgress InProgressMode
+	// RetryAfter is the Retry-After sent with in-progress and outage
+	// answers, rounded up to whole seconds. Default 1s.
+	RetryAfter time.Duration
+	// FailOpen runs the handler without protection when the store is
+	// unavailable, logging each such request at Error level. Default false:
+	// fail closed with 503 SERVICE_UNAVAILABLE.
+	FailOpen bool
+	// Logger receives the middleware's logs. Default slog.Default().
+	Logger *slog.Logger
+	// OnEvent, when set, is called synchronously for every [Event], for
+	// metrics. It must be fast and must not retain the request.
+	OnEvent func(Event)
+	// ReplayCache, when set, keeps completed records in process so a replay
+	// costs no store round trip. Completed records are immutable until they
+	// expire, so the cache is always consistent with the store. Default:
+	// none.
+	ReplayCache *ReplayCache
+	// ErrorHandler writes the middleware's error answers (400, 413, 422,
+	// 503, 409). Default httpx.WriteError.
+	ErrorHandler func(http.ResponseWriter, *http.Request, error)
+}
+
+// DefaultIdempotencyConfig returns the default configuration on store.
+func DefaultIdempotencyConfig(store Store) IdempotencyConfig {
+	return IdempotencyConfig{
+		Store:            store,
+		Headers:          []string{HeaderIdempotencyKey, HeaderXIdempotencyKey},
+		KeyPrefix:        DefaultKeyPrefix,
+		ProcessingTTL:    DefaultProcessingTTL,
+		CompletedTTL:     DefaultCompletedTTL,
+		Methods:          []string{http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
+		StoreTimeout:     DefaultStoreTimeout,
+		MaxBodyBytes:     DefaultMaxBodyBytes,
+		MaxResponseBytes: DefaultMaxResponseBytes,
+		ShouldStore:      StoreSuccess,
+		RetryAfter:       DefaultRetryAfter,
+	}
+}
+
+// StoreSuccess is the default storage policy: 2xx responses are stored.
+func StoreSuccess(status int) bool { return status >= 200 && status < 300 }
+
+// StoreSuccessAndClientErrors stores 2xx and the 4xx that repeat the same
+// way on retry (400, 404, 409, 410, 422 ...), as Stripe does; 401, 403,
+// 408 and 429 are not stored.
+func StoreSuccessAndClientErrors(status int) bool {
+	switch status {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return false
+	}
+	return status >= 200 && status < 500
+}
+
+// neverStored reports the statuses no policy may store: a transient failure
+// pinned for CompletedTTL would turn a blip into a day-long outage.
+func neverStored(status int) bool {
+	return status >= 500 || status == http.StatusRequestTimeout || status == http.StatusTooManyRequests ||
+		status < 200
+}

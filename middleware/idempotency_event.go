@@ -1,0 +1,70 @@
+package middleware
+
+import (
+	"net/http"
+	"time"
+)
+
+// EventKind says what happened to a keyed request.
+type EventKind uint8
+
+const (
+	// EventAcquired: the request claimed its key; the handler runs.
+	EventAcquired EventKind = iota + 1
+	// EventStored: the response was stored for replay.
+	EventStored
+	// EventReplayed: a stored response was replayed; the handler did not run.
+	EventReplayed
+	// EventInProgress: a duplicate arrived while the first still ran.
+	EventInProgress
+	// EventMismatch: the key was reused for a different request (422).
+	EventMismatch
+	// EventReleased: the claim was released (response not stored, panic),
+	// so a retry runs the handler again.
+	EventReleased
+	// EventStoreError: a store call failed or timed out.
+	EventStoreError
+	// EventLeaseLost: the running request lost its claim (renewal failed,
+	// or the record changed under it).
+	EventLeaseLost
+	// EventInvalidKey: the key was malformed (400).
+	EventInvalidKey
+)
+
+var eventNames = [...]string{
+	EventAcquired:   "acquired",
+	EventStored:     "stored",
+	EventReplayed:   "replayed",
+	EventInProgress: "in-progress",
+	EventMismatch:   "mismatch",
+	EventReleased:   "released",
+	EventStoreError: "store-error",
+	EventLeaseLost:  "lease-lost",
+	EventInvalidKey: "invalid-key",
+}
+
+// String returns the event's metric-friendly name, e.g. "in-progress".
+func (k EventKind) String() string {
+	if int(k) < len(eventNames) && eventNames[k] != "" {
+		return eventNames[k]
+	}
+	return "unknown"
+}
+
+// Event is passed to [IdempotencyConfig.OnEvent].
+type Event struct {
+	// Kind says what happened.
+	Kind EventKind
+	// Request is the request concerned. Do not retain it.
+	Request *http.Request
+	// Key is the stored (prefixed, hashed) key; never the client's raw key.
+	Key string
+	// Status is the response status, when there is one.
+	Status int
+	// Err is the cause of EventStoreError, EventLeaseLost and
+	// EventInvalidKey.
+	Err error
+	// Duration is how long the store call (or, for EventStored and
+	// EventReleased, the handler) took.
+	Duration time.Duration
+}

@@ -1,0 +1,208 @@
+package middleware_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/idemkit/idemkit/internal/valkeytest"
+	"github.com/idemkit/idemkit/middleware"
+)
+
+// backend is a store under test. Valkey backends share one server (or
+// cluster) across the scenarios of a run; scenarios use unique keys.
+type backend struct {
+	name  string
+	store middleware.Store
+	// server is the standalone Valkey server, for fault tests (nil otherwise).
+	server *valkeytest.Server
+}
+
+// backends returns the memory store, a standalone Valkey and a 3-master
+// Valkey Cluster, each started once for the calling test.
+func backends(t *testing.T) []backend {
+	t.Helper()
+	bs := []backend{{name: "memory", store: middleware.NewMemoryStore()}}
+	s := valkeytest.StartServer(t)
+	bs = append(bs, backend{name: "valkey", store: middleware.NewValkeyStore(s.Client(t)), server: s})
+	c := valkeytest.StartCluster(t)
+	bs = append(bs, backend{name: "cluster", store: middleware.NewValkeyStore(c.Client(t))})
+	return bs
+}
+
+// newKey returns a fresh idempotency key.
+func newKey() string { return "k-" + rand.Text() }
+
+// countingHandler counts executions and answers what respond says.
+type countingHandler struct {
+	calls   atomic.Int64
+	respond func(w http.ResponseWriter, r *http.Request)
+}
+
+func (h *countingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.calls.Add(1)
+	h.respond(w, r)
+}
+
+// created answers 201 with a JSON body that echoes the request body and a
+// per-execution serial, plus headers a replay must and must not carry.
+func created(serial *atomic.Int64) func(w http.ResponseWriter, r *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		n := serial.Add(1)
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("Location", "/orders/1")
+		h.Add("X-Multi", "a")
+		h.Add("X-Multi", "b, c")
+		h.Set("Set-Cookie", "session=secret")
+		h.Set("X-RateLimit-Remaining", "41")
+		w.WriteHeader(http.StatusCreated)
+		json.NewEncoder(w).Encode(map[string]any{"serial": n, "echo": string(body)})
+	}
+}
+
+type result struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// do sends one request through h (in-process, via httptest.NewRecorder).
+func do(t testing.TB, h http.Handler, method, target, key, body string, hdr ...string) result {
+	t.Helper()
+	r := httptest.NewRequest(method, target, strings.NewReader(body))
+	if key != "" {
+		r.Header.Set(middleware.HeaderIdempotencyKey, key)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		r.Header.Add(hdr[i], hdr[i+1])
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return result{status: w.Code, header: w.Header(), body: w.Body.String()}
+}
+
+// send sends one request to a real server.
+func send(t testing.TB, c *http.Client, method, url, key, body string, hdr ...string) result {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set(middleware.HeaderIdempotencyKey, key)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Add(hdr[i], hdr[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return result{status: resp.StatusCode, header: resp.Header, body: string(b)}
+}
+
+// errorCode decodes the standard error body's "error" member.
+func errorCode(t testing.TB, body string) string {
+	t.Helper()
+	var e struct {
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(body), &e); err != nil {
+		t.Fatalf("error body %q is not JSON: %v", body, err)
+	}
+	return e.Error
+}
+
+// countingStore counts calls to a real store (instrumentation, not a fake).
+type countingStore struct {
+	middleware.Store
+	calls atomic.Int64
+}
+
+func (s *countingStore) Claim(ctx context.Context, key string, rec *middleware.Record, ttl time.Duration) (*middleware.Record, error) {
+	s.calls.Add(1)
+	return s.Store.Claim(ctx, key, rec, ttl)
+}
+
+func (s *countingStore) Complete(ctx context.Context, key, token string, rec *middleware.Record, ttl time.Duration) error {
+	s.calls.Add(1)
+	return s.Store.Complete(ctx, key, token, rec, ttl)
+}
+
+func (s *countingStore) Release(ctx context.Context, key, token string) error {
+	s.calls.Add(1)
+	return s.Store.Release(ctx, key, token)
+}
+
+func (s *countingStore) Extend(ctx context.Context, key, token string, ttl time.Duration) error {
+	s.calls.Add(1)
+	return s.Store.Extend(ctx, key, token, ttl)
+}
+
+// failingCompleteStore fails every Complete: a store that breaks after the
+// handler ran (fault injection around a real store).
+type failingCompleteStore struct{ middleware.Store }
+
+func (failingCompleteStore) Complete(context.Context, string, string, *middleware.Record, time.Duration) error {
+	return io.ErrUnexpectedEOF
+}
+
+// events collects OnEvent calls.
+type events struct {
+	mu    sync.Mutex
+	kinds []middleware.EventKind
+}
+
+func (e *events) add(ev middleware.Event) {
+	e.mu.Lock()
+	e.kinds = append(e.kinds, ev.Kind)
+	e.mu.Unlock()
+}
+
+func (e *events) count(k middleware.EventKind) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for _, x := range e.kinds {
+		if x == k {
+			n++
+		}
+	}
+	return n
+}
+
+// eventually polls cond until it holds or d passes.
+func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: did not happen within %v", what, d)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// crashAfterClaim lets claims through and drops everything after them, like
+// a worker process that died while its handler ran.
+type crashAfterClaim struct{ middleware.Store }
+
+func (crashAfterClaim) Complete(context.Context, string, string, *middleware.Record, time.Duration) error {
+	return nil
+}
+func (crashAfterClaim) Release(context.Context, string, string) error { return nil }
+func (crashAfterClaim) Extend(context.Context, string, string, time.Duration) error {
+	return nil
+}

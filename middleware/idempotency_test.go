@@ -1,0 +1,455 @@
+package middleware_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/idemkit/idemkit/middleware"
+)
+
+// TestIdempotency runs every scenario on the memory store, a standalone
+// Valkey and a 3-master Valkey Cluster.
+func TestIdempotency(t *testing.T) {
+	scenarios := []struct {
+		name string
+		run  func(t *testing.T, b backend)
+	}{
+		{"replay is byte-identical", testReplay},
+		{"quoted and raw keys are one key", testQuotedKey},
+		{"key reuse is rejected", testKeyReuse},
+		{"statuses not stored run again", testNotStored},
+		{"panic releases the key", testPanicReleases},
+		{"scopes are isolated", testScopeIsolation},
+		{"in-progress answers", testInProgress},
+		{"one execution under 500 concurrent duplicates", testConcurrentDuplicates},
+		{"slow handler outlives ProcessingTTL", testSlowHandler},
+		{"crashed owner frees the key after ProcessingTTL", testCrashedOwner},
+		{"client disconnect still stores", testClientDisconnect},
+		{"storing failure keeps the key claimed", testStoreFailureKeepsClaim},
+		{"streamed and oversized responses are delivered and released", testNotReplayable},
+	}
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			for _, sc := range scenarios {
+				t.Run(sc.name, func(t *testing.T) { sc.run(t, b) })
+			}
+		})
+	}
+}
+
+func testReplay(t *testing.T, b backend) {
+	var serial atomic.Int64
+	h := &countingHandler{respond: created(&serial)}
+	srv := httptest.NewServer(middleware.Idempotency(middleware.DefaultIdempotencyConfig(b.store))(h))
+	defer srv.Close()
+	key := newKey()
+
+	first := send(t, srv.Client(), "POST", srv.URL+"/orders?x=1", key, `{"qty":2}`)
+	second := send(t, srv.Client(), "POST", srv.URL+"/orders?x=1", key, `{"qty":2}`)
+	if got := h.calls.Load(); got != 1 {
+		t.Fatalf("handler calls = %d, want 1", got)
+	}
+	if first.status != http.StatusCreated || second.status != http.StatusCreated {
+		t.Fatalf("statuses = %d, %d, want 201, 201", first.status, second.status)
+	}
+	if first.body != second.body {
+		t.Errorf("replayed body = %q, want %q", second.body, first.body)
+	}
+	if got := second.header.Get("Idempotent-Replayed"); got != "true" {
+		t.Errorf("replay Idempotent-Replayed = %q, want true", got)
+	}
+	if first.header.Get("Idempotent-Replayed") != "" {
+		t.Errorf("first response has Idempotent-Replayed")
+	}
+	for _, name := range []string{"Content-Type", "Location", "Content-Length"} {
+		if got, want := second.header.Get(name), first.header.Get(name); got != want {
+			t.Errorf("replay %s = %q, want %q", name, got, want)
+		}
+	}
+	if got := second.header.Values("X-Multi"); len(got) != 2 || got[0] != "a" || got[1] != "b, c" {
+		t.Errorf("replay X-Multi = %q, want [a, b, c] as two values in order", got)
+	}
+	for _, name := range []string{"Set-Cookie", "X-Ratelimit-Remaining"} {
+		if first.header.Get(name) == "" {
+			t.Errorf("first response lacks %s (the handler set it)", name)
+		}
+		if got := second.header.Get(name); got != "" {
+			t.Errorf("replay %s = %q, want it never replayed", name, got)
+		}
+	}
+}
+
+func testQuotedKey(t *testing.T, b backend) {
+	var serial atomic.Int64
+	h := &countingHandler{respond: created(&serial)}
+	mw := middleware.Idempotency(middleware.DefaultIdempotencyConfig(b.store))(h)
+	key := newKey()
+	first := do(t, mw, "POST", "/orders", key, "{}")
+	second := do(t, mw, "POST", "/orders", `"`+key+`"`, "{}")
+	third := do(t, mw, "POST", "/orders", "", "{}", "X-Idempotency-Key", key)
+	if got := h.calls.Load(); got != 1 {
+		t.Errorf("handler calls = %d, want 1 (raw, quoted and X- header are one key)", got)
+	}
+	if second.body != first.body || third.body != first.body {
+		t.Errorf("bodies = %q / %q / %q, want all equal", first.body, second.body, third.body)
+	}
+}
+
+func testKeyReuse(t *testing.T, b backend) {
+	var serial atomic.Int64
+	h := &countingHandler{respond: created(&serial)}
+	mw := middleware.Idempotency(middleware.DefaultIdempotencyConfig(b.store))(h)
+	key := newKey()
+	do(t, mw, "POST", "/orders?a=1", key, `{"qty":2}`)
+	cases := []struct{ name, method, target, body string }{
+		{"body", "POST", "/orders?a=1", `{"qty":3}`},
+		{"path", "POST", "/other?a=1", `{"qty":2}`},
+		{"query", "POST", "/orders?a=2", `{"qty":2}`},
+		{"method", "PUT", "/orders?a=1", `{"qty":2}`},
+	}
+	for _, tc := range cases {
+		got := do(t, mw, tc.method, tc.target, key, tc.body)
+		if got.status != http.StatusUnprocessableEntity || errorCode(t, got.body) != "IDEMPOTENCY_KEY_REUSED" {
+			t.Errorf("different %s: %d %s, want 422 IDEMPOTENCY_KEY_REUSED", tc.name, got.status, got.body)
+		}
+		if strings.Contains(got.body, "qty") {
+			t.Errorf("different %s: 422 body echoes the earlier payload: %s", tc.name, got.body)
+		}
+	}
+	if got := h.calls.Load(); got != 1 {
+		t.Errorf("handler calls = %d, want 1", got)
+	}
+}
+
+func testNotStored(t *testing.T, b backend) {
+	cases := []struct {
+		name        string
+		status      int
+		shouldStore func(int) bool
+		wantRuns    int64
+	}{
+		{"500", 500, nil, 2},
+		{"503", 503, nil, 2},
+		{"400 by default", 400, nil, 2},
+		{"409 by default", 409, nil, 2},
+		{"429 even if the policy says store", 429, func(int) bool { return true }, 2},
+		{"408 even if the policy says store", 408, func(int) bool { return true }, 2},
+		{"502 even if the policy says store", 502, func(int) bool { return true }, 2},
+		{"409 stored by StoreSuccessAndClientErrors", 409, middleware.StoreSuccessAndClientErrors, 1},
+		{"200", 200, nil, 1},
+		{"204", 204, nil, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &countingHandler{respond: func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(tc.status)
+			}}
+			cfg := middleware.DefaultIdempotencyConfig(b.store)
+			cfg.ShouldStore = tc.shouldStore
+			mw := middleware.Idempotency(cfg)(h)
+			key := newKey()
+			for range 2 {
+				if got := do(t, mw, "POST", "/x", key, ""); got.status != tc.status {
+					t.Fatalf("status = %d, want %d", got.status, tc.status)
+				}
+			}
+			if got := h.calls.Load(); got != tc.wantRuns {
+				t.Errorf("handler calls = %d, want %d", got, tc.wantRuns)
+			}
+		})
+	}
+}
+
+func testPanicReleases(t *testing.T, b backend) {
+	var panics atomic.Int64
+	h := &countingHandler{respond: func(w http.ResponseWriter, r *http.Request) {
+		if panics.Add(1) == 1 {
+			w.Header().Set("X-Leak", "1")
+			w.Write([]byte("partial"))
+			panic("boom")
+		}
+		w.WriteHeader(http.StatusCreated)
+	}}
+	mw := middleware.Recover(middleware.Idempotency(middleware.DefaultIdempotencyConfig(b.store))(h))
+	key := newKey()
+	first := do(t, mw, "POST", "/x", key, "")
+	if first.status != http.StatusInternalServerError || errorCode(t, first.body) != "INTERNAL_ERROR" {
+		t.Fatalf("panic answer = %d %s, want 500 INTERNAL_ERROR", first.status, first.body)
+	}
+	if first.header.Get("X-Leak") != "" || strings.Contains(first.body, "partial") {
+		t.Errorf("panic answer leaks the handler's partial response: %v %q", first.header, first.body)
+	}
+	if got := do(t, mw, "POST", "/x", key, ""); got.status != http.StatusCreated {
+		t.Errorf("retry after panic = %d, want 201 (handler runs again)", got.status)
+	}
+	if got := h.calls.Load(); got != 2 {
+		t.Errorf("handler calls = %d, want 2", got)
+	}
+}
+
+func testScopeIsolation(t *testing.T, b backend) {
+	var serial atomic.Int64
+	h := &countingHandler{respond: created(&serial)}
+	cfg := middleware.DefaultIdempotencyConfig(b.store)
+	cfg.Scope = func(r *http.Request) string { return r.Header.Get("X-User-ID") }
+	mw := middleware.Idempotency(cfg)(h)
+	key := newKey()
+	alice := do(t, mw, "POST", "/orders", key, `{}`, "X-User-ID", "alice")
+	bob := do(t, mw, "POST", "/orders", key, `{}`, "X-User-ID", "bob")
+	if got := h.calls.Load(); got != 2 {
+		t.Fatalf("handler calls = %d, want 2 (one per user)", got)
+	}
+	if alice.body == bob.body || bob.header.Get("Idempotent-Replayed") != "" {
+		t.Errorf("bob got alice's response: %q", bob.body)
+	}
+	again := do(t, mw, "POST", "/orders", key, `{}`, "X-User-ID", "alice")
+	if again.body != alice.body || again.header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("alice's retry = %q, want her replay %q", again.body, alice.body)
+	}
+}
+
+func testInProgress(t *testing.T, b backend) {
+	for _, mode := range []struct {
+		name   string
+		mode   middleware.InProgressMode
+		status int
+	}{
+		{"202 by default", middleware.InProgressAccepted, http.StatusAccepted},
+		{"409 in conflict mode", middleware.InProgressConflict, http.StatusConflict},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			started, release := make(chan struct{}), make(chan struct{})
+			h := &countingHandler{respond: func(w http.ResponseWriter, r *http.Request) {
+				close(started)
+				<-release
+				w.WriteHeader(http.StatusCreated)
+			}}
+			var ev events
+			cfg := middleware.DefaultIdempotencyConfig(b.store)
+			cfg.InProgress = mode.mode
+			cfg.RetryAfter = 1500 * time.Millisecond
+			cfg.OnEvent = ev.add
+			mw := middleware.Idempotency(cfg)(h)
+			key := newKey()
+			done := make(chan result)
+			go func() { done <- do(t, mw, "POST", "/x", key, "") }()
+			<-started
+			dup := do(t, mw, "POST", "/x", key, "")
+			close(release)
+			first := <-done
+			if dup.status != mode.status {
+				t.Fatalf("duplicate = %d %s, want %d", dup.status, dup.body, mode.status)
+			}
+			if got := dup.header.Get("Retry-After"); got != "2" {
+				t.Errorf("Retry-After = %q, want 2 (1.5s rounded up)", got)
+			}
+			switch mode.mode {
+			case middleware.InProgressAccepted:
+				if strings.TrimSpace(dup.body) != `{"status":"processing"}` {
+					t.Errorf("202 body = %q, want {\"status\":\"processing\"}", dup.body)
+				}
+			case middleware.InProgressConflict:
+				if code := errorCode(t, dup.body); code != "REQUEST_IN_PROGRESS" {
+					t.Errorf("409 code = %s, want REQUEST_IN_PROGRESS", code)
+				}
+			}
+			if first.status != http.StatusCreated || h.calls.Load() != 1 {
+				t.Errorf("first = %d with %d calls, want 201 with 1", first.status, h.calls.Load())
+			}
+			if ev.count(middleware.EventInProgress) != 1 || ev.count(middleware.EventAcquired) != 1 ||
+				ev.count(middleware.EventStored) != 1 {
+				t.Errorf("events = %v, want one acquired, in-progress and stored", ev.kinds)
+			}
+		})
+	}
+}
+
+func testConcurrentDuplicates(t *testing.T, b backend) {
+	const goroutines, rounds = 500, 20
+	var serial atomic.Int64
+	h := &countingHandler{respond: func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(time.Millisecond) // widen the race window
+		created(&serial)(w, r)
+	}}
+	cfg := middleware.DefaultIdempotencyConfig(b.store)
+	// This test is about exclusivity, not latency: 500 goroutines under the
+	// race detector on two cores can exceed the default 300ms store timeout
+	// (which would answer 503, correctly, but is not what is checked here).
+	cfg.StoreTimeout = 10 * time.Second
+	mw := middleware.Idempotency(cfg)(h)
+	for round := range rounds {
+		key := newKey()
+		before := h.calls.Load()
+		var wg sync.WaitGroup
+		var created, replayed, processing, other atomic.Int64
+		start := make(chan struct{})
+		for range goroutines {
+			wg.Go(func() {
+				<-start
+				got := do(t, mw, "POST", "/orders", key, `{"qty":1}`)
+				switch {
+				case got.status == http.StatusCreated && got.header.Get("Idempotent-Replayed") == "true":
+					replayed.Add(1)
+				case got.status == http.StatusCreated:
+					created.Add(1)
+				case got.status == http.StatusAccepted:
+					processing.Add(1)
+				default:
+					other.Add(1)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if runs := h.calls.Load() - before; runs != 1 || created.Load() != 1 || other.Load() != 0 {
+			t.Fatalf("round %d: handler ran %d times; created %d, replayed %d, processing %d, other %d; want exactly one run",
+				round, runs, created.Load(), replayed.Load(), processing.Load(), other.Load())
+		}
+	}
+}
+
+func testSlowHandler(t *testing.T, b backend) {
+	started := make(chan struct{})
+	h := &countingHandler{respond: func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		time.Sleep(700 * time.Millisecond) // > 2x ProcessingTTL
+		w.WriteHeader(http.StatusCreated)
+	}}
+	cfg := middleware.DefaultIdempotencyConfig(b.store)
+	cfg.ProcessingTTL = 300 * time.Millisecond
+	mw := middleware.Idempotency(cfg)(h)
+	key := newKey()
+	done := make(chan result)
+	go func() { done <- do(t, mw, "POST", "/x", key, "") }()
+	<-started
+	for range 12 { // keep retrying past several ProcessingTTLs
+		if got := do(t, mw, "POST", "/x", key, ""); got.status != http.StatusAccepted {
+			t.Fatalf("retry while the slow handler runs = %d, want 202", got.status)
+		}
+		time.Sleep(40 * time.Millisecond)
+	}
+	if first := <-done; first.status != http.StatusCreated {
+		t.Fatalf("first = %d, want 201", first.status)
+	}
+	if got := do(t, mw, "POST", "/x", key, ""); got.status != http.StatusCreated || got.header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("retry after = %d replayed=%q, want 201 replay", got.status, got.header.Get("Idempotent-Replayed"))
+	}
+	if got := h.calls.Load(); got != 1 {
+		t.Errorf("handler calls = %d, want 1", got)
+	}
+}
+
+func testCrashedOwner(t *testing.T, b backend) {
+	var serial atomic.Int64
+	h := &countingHandler{respond: created(&serial)}
+	cfg := middleware.DefaultIdempotencyConfig(b.store)
+	cfg.ProcessingTTL = 200 * time.Millisecond
+	mw := middleware.Idempotency(cfg)(h)
+	key := newKey()
+	// A worker that crashes right after its claim: the claim reaches the
+	// store, then nothing else ever does (no renewal, no completion).
+	crashedCfg := cfg
+	crashedCfg.Store = crashAfterClaim{b.store}
+	crashed := middleware.Idempotency(crashedCfg)(&countingHandler{respond: created(&serial)})
+	do(t, crashed, "POST", "/orders", key, "{}")
+	if got := do(t, mw, "POST", "/orders", key, "{}"); got.status != http.StatusAccepted && got.status != http.StatusCreated {
+		t.Fatalf("retry right after the crash = %d, want 202 (or 201 if already expired)", got.status)
+	}
+	eventually(t, 3*time.Second, "retry runs after ProcessingTTL", func() bool {
+		return do(t, mw, "POST", "/orders", key, "{}").status == http.StatusCreated
+	})
+	if got := h.calls.Load(); got != 1 {
+		t.Errorf("handler calls = %d, want 1", got)
+	}
+}
+
+func testClientDisconnect(t *testing.T, b backend) {
+	var serial atomic.Int64
+	finished := make(chan struct{})
+	h := &countingHandler{respond: func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done() // the client is gone; the work still completes
+		created(&serial)(w, r)
+		close(finished)
+	}}
+	srv := httptest.NewServer(middleware.Idempotency(middleware.DefaultIdempotencyConfig(b.store))(h))
+	defer srv.Close()
+	key := newKey()
+	client := &http.Client{Timeout: 100 * time.Millisecond}
+	req, _ := http.NewRequest("POST", srv.URL+"/orders", strings.NewReader("{}"))
+	req.Header.Set("Idempotency-Key", key)
+	if _, err := client.Do(req); err == nil {
+		t.Fatal("request succeeded, want a client timeout")
+	}
+	<-finished
+	eventually(t, 2*time.Second, "replay after disconnect", func() bool {
+		got := send(t, srv.Client(), "POST", srv.URL+"/orders", key, "{}")
+		return got.status == http.StatusCreated && got.header.Get("Idempotent-Replayed") == "true"
+	})
+	if got := h.calls.Load(); got != 1 {
+		t.Errorf("handler calls = %d, want 1", got)
+	}
+}
+
+func testStoreFailureKeepsClaim(t *testing.T, b backend) {
+	var serial atomic.Int64
+	h := &countingHandler{respond: created(&serial)}
+	var ev events
+	cfg := middleware.DefaultIdempotencyConfig(failingCompleteStore{b.store})
+	cfg.OnEvent = ev.add
+	mw := middleware.Idempotency(cfg)(h)
+	key := newKey()
+	if got := do(t, mw, "POST", "/orders", key, "{}"); got.status != http.StatusCreated {
+		t.Fatalf("first = %d, want 201 (the client still gets its response)", got.status)
+	}
+	if got := do(t, mw, "POST", "/orders", key, "{}"); got.status != http.StatusAccepted {
+		t.Errorf("retry = %d, want 202 (claim kept, never a second run)", got.status)
+	}
+	if got := h.calls.Load(); got != 1 {
+		t.Errorf("handler calls = %d, want 1", got)
+	}
+	if ev.count(middleware.EventStoreError) != 1 {
+		t.Errorf("events = %v, want one store-error", ev.kinds)
+	}
+}
+
+func testNotReplayable(t *testing.T, b backend) {
+	cases := []struct {
+		name    string
+		respond func(w http.ResponseWriter, r *http.Request)
+		want    string
+	}{
+		{"streamed", func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte("a"))
+			w.(http.Flusher).Flush()
+			w.Write([]byte("b"))
+		}, "ab"},
+		{"oversized", func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte(strings.Repeat("x", 2048)))
+		}, strings.Repeat("x", 2048)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &countingHandler{respond: tc.respond}
+			cfg := middleware.DefaultIdempotencyConfig(b.store)
+			cfg.MaxResponseBytes = 1024
+			srv := httptest.NewServer(middleware.Idempotency(cfg)(h))
+			defer srv.Close()
+			key := newKey()
+			for i := range 2 {
+				got := send(t, srv.Client(), "POST", srv.URL, key, "")
+				if got.status != 200 || got.body != tc.want {
+					t.Fatalf("attempt %d = %d %q, want 200 with the full body", i, got.status, fmt.Sprintf("%.20s", got.body))
+				}
+			}
+			if got := h.calls.Load(); got != 2 {
+				t.Errorf("handler calls = %d, want 2 (released until tombstones exist)", got)
+			}
+		})
+	}
+}

@@ -1,0 +1,94 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/idemkit/idemkit/httpx"
+)
+
+// lease renews a processing claim while its handler runs, so a handler
+// slower than ProcessingTTL is never run a second time, while a crashed
+// worker's claim still expires after ProcessingTTL. It uses a timer, not a
+// goroutine, so a request that finishes before the first renewal costs one
+// timer and nothing else.
+type lease struct {
+	m      *idempotency
+	r      *http.Request
+	key    string
+	token  string
+	cancel context.CancelCauseFunc
+
+	mu     sync.Mutex
+	timer  *time.Timer
+	lastOK time.Time
+	done   bool
+	lost   bool
+}
+
+func (m *idempotency) startLease(r *http.Request, key, token string, cancel context.CancelCauseFunc) *lease {
+	l := &lease{m: m, r: r, key: key, token: token, cancel: cancel, lastOK: time.Now()}
+	l.mu.Lock()
+	l.timer = time.AfterFunc(m.renewEvery, l.renew)
+	l.mu.Unlock()
+	return l
+}
+
+// renew extends the claim; it runs on the timer's goroutine.
+func (l *lease) renew() {
+	m := l.m
+	ctx, cancel := context.WithTimeout(context.Background(), m.storeTimeout)
+	err := m.store.Extend(ctx, l.key, l.token, m.processingTTL)
+	cancel()
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.done {
+		return
+	}
+	now := time.Now()
+	switch {
+	case err == nil:
+		l.lastOK = now
+		l.timer.Reset(m.renewEvery)
+	case errors.Is(err, ErrLeaseLost):
+		l.loseLocked(err)
+	case now.Sub(l.lastOK) >= m.processingTTL:
+		// The claim has certainly expired by now.
+		l.loseLocked(fmt.Errorf("%w: renewal failed for %v: %w", ErrLeaseLost, m.processingTTL, err))
+	default:
+		m.emit(Event{Kind: EventStoreError, Request: l.r, Key: l.key, Err: err})
+		l.timer.Reset(min(m.renewEvery, time.Second))
+	}
+}
+
+// loseLocked cancels the handler's context with a cause that says the lease
+// was lost: another request may now run the same key.
+func (l *lease) loseLocked(err error) {
+	l.lost = true
+	l.m.emit(Event{Kind: EventLeaseLost, Request: l.r, Key: l.key, Err: err})
+	l.m.log.LogAttrs(l.r.Context(), slog.LevelError, "idempotency lease lost while the handler runs: cancelling its context",
+		slog.String("key", l.key), slog.String("trace_id", httpx.TraceID(l.r.Context())), slog.Any("error", err))
+	l.cancel(err)
+}
+
+// stop ends renewal; a renewal already running finds done set and does
+// nothing more.
+func (l *lease) stop() {
+	l.mu.Lock()
+	l.done = true
+	l.timer.Stop()
+	l.mu.Unlock()
+}
+
+// isLost reports whether the lease was lost while the handler ran.
+func (l *lease) isLost() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lost
+}

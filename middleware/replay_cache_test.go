@@ -1,0 +1,108 @@
+package middleware_test
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/idemkit/idemkit/middleware"
+)
+
+func TestReplayCache(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			store := &countingStore{Store: b.store}
+			var serial atomic.Int64
+			h := &countingHandler{respond: created(&serial)}
+			cfg := middleware.DefaultIdempotencyConfig(store)
+			cfg.ReplayCache = middleware.NewReplayCache(100, 1<<20)
+			mw := middleware.Idempotency(cfg)(h)
+			key := newKey()
+			first := do(t, mw, "POST", "/orders", key, `{"a":1}`)
+			calls := store.calls.Load()
+			if calls != 2 {
+				t.Fatalf("store calls for the first request = %d, want 2 (claim, complete)", calls)
+			}
+			for range 3 {
+				got := do(t, mw, "POST", "/orders", key, `{"a":1}`)
+				if got.body != first.body || got.header.Get("Idempotent-Replayed") != "true" {
+					t.Fatalf("cached replay = %d %q, want %q replayed", got.status, got.body, first.body)
+				}
+				if got.header.Get("Set-Cookie") != "" {
+					t.Errorf("cached replay carries Set-Cookie")
+				}
+			}
+			if got := store.calls.Load(); got != calls {
+				t.Errorf("store calls for 3 cached replays = %d, want 0", got-calls)
+			}
+			if got := do(t, mw, "POST", "/orders", key, `{"a":2}`); got.status != http.StatusUnprocessableEntity {
+				t.Errorf("cached key with another body = %d, want 422", got.status)
+			}
+			// A second middleware instance (another process) fills its cache
+			// from the store's replay.
+			cfg2 := cfg
+			cfg2.ReplayCache = middleware.NewReplayCache(100, 1<<20)
+			mw2 := middleware.Idempotency(cfg2)(h)
+			before := store.calls.Load()
+			do(t, mw2, "POST", "/orders", key, `{"a":1}`)
+			do(t, mw2, "POST", "/orders", key, `{"a":1}`)
+			if got := store.calls.Load() - before; got != 1 {
+				t.Errorf("store calls for two replays on a fresh cache = %d, want 1", got)
+			}
+			if h.calls.Load() != 1 {
+				t.Errorf("handler calls = %d, want 1", h.calls.Load())
+			}
+		})
+	}
+}
+
+func TestReplayCacheExpiry(t *testing.T) {
+	store := middleware.NewMemoryStore()
+	var serial atomic.Int64
+	h := &countingHandler{respond: created(&serial)}
+	cfg := middleware.DefaultIdempotencyConfig(store)
+	cfg.CompletedTTL = 150 * time.Millisecond
+	cfg.ReplayCache = middleware.NewReplayCache(100, 1<<20)
+	mw := middleware.Idempotency(cfg)(h)
+	key := newKey()
+	do(t, mw, "POST", "/orders", key, "{}")
+	if got := do(t, mw, "POST", "/orders", key, "{}"); got.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay before expiry = %d, not replayed", got.status)
+	}
+	eventually(t, 2*time.Second, "record expires from cache and store", func() bool {
+		return do(t, mw, "POST", "/orders", key, "{}").header.Get("Idempotent-Replayed") == ""
+	})
+	if h.calls.Load() != 2 {
+		t.Errorf("handler calls = %d, want 2 (the cache never outlives the record)", h.calls.Load())
+	}
+}
+
+func TestReplayCacheBounds(t *testing.T) {
+	store := middleware.NewMemoryStore()
+	var serial atomic.Int64
+	h := &countingHandler{respond: created(&serial)}
+	cfg := middleware.DefaultIdempotencyConfig(store)
+	cache := middleware.NewReplayCache(32, 1<<20)
+	cfg.ReplayCache = cache
+	mw := middleware.Idempotency(cfg)(h)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 100 {
+				key := fmt.Sprintf("k-%d-%d", g, i)
+				do(t, mw, "POST", "/orders", key, "{}")
+				do(t, mw, "POST", "/orders", key, "{}")
+			}
+		})
+	}
+	wg.Wait()
+	if n := cache.Len(); n == 0 || n > 32 {
+		t.Errorf("cache.Len() = %d, want 1..32", n)
+	}
+	if h.calls.Load() != 400 {
+		t.Errorf("handler calls = %d, want 400", h.calls.Load())
+	}
+}
