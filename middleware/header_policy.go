@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"net/http"
+	"slices"
 	"net/textproto"
 	"strings"
 )
@@ -97,7 +98,10 @@ func isRateLimitHeader(name string) bool {
 }
 
 // filter returns the headers of h that the policy stores. Values are copied.
-func (f headerFilter) filter(h http.Header) http.Header {
+// Headers present in outer with the same values were set by middleware in
+// front of this one, not by the handler: that middleware sets them again on
+// a replay (perhaps differently), so they are not stored.
+func (f headerFilter) filter(h, outer http.Header) http.Header {
 	var conn []string
 	for _, v := range h["Connection"] {
 		conn = append(conn, strings.Split(v, ",")...)
@@ -105,6 +109,9 @@ func (f headerFilter) filter(h http.Header) http.Header {
 	out := make(http.Header, len(h))
 	for name, vals := range h {
 		if len(vals) == 0 || !f.stored(textproto.CanonicalMIMEHeaderKey(name), conn) {
+			continue
+		}
+		if prev, ok := outer[name]; ok && slices.Equal(prev, vals) {
 			continue
 		}
 		out[name] = append([]string(nil), vals...)

@@ -301,6 +301,10 @@ func (h *idempotencyHandler) run(w http.ResponseWriter, r *http.Request, skey, t
 	m := h.m
 	ctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(nil)
+	var outer http.Header // headers set by middleware in front of this one
+	if len(w.Header()) > 0 {
+		outer = w.Header().Clone()
+	}
 	rec := recorder.New(w, recorder.Buffered(), recorder.WithCaptureLimit(m.maxResponse),
 		recorder.WithMethod(r.Method))
 	defer rec.Release()
@@ -334,7 +338,7 @@ func (h *idempotencyHandler) run(w http.ResponseWriter, r *http.Request, skey, t
 		m.log.LogAttrs(r.Context(), slog.LevelWarn, "idempotency lease lost while the handler ran: response delivered, not stored",
 			slog.String("key", skey), slog.String("trace_id", httpx.TraceID(r.Context())))
 	default:
-		m.complete(r, rec, skey, token, fp, elapsed)
+		m.complete(r, rec, outer, skey, token, fp, elapsed)
 	}
 	if err := rec.Commit(); err != nil {
 		m.log.LogAttrs(r.Context(), slog.LevelDebug, "idempotency: sending the response failed",
@@ -345,12 +349,12 @@ func (h *idempotencyHandler) run(w http.ResponseWriter, r *http.Request, skey, t
 // complete stores the response. On failure the key is deliberately kept in
 // the processing state: the handler ran, so a retry must never run it again;
 // it sees "processing" until ProcessingTTL passes.
-func (m *idempotency) complete(r *http.Request, rec *recorder.Recorder, skey, token string, fp [32]byte, elapsed time.Duration) {
+func (m *idempotency) complete(r *http.Request, rec *recorder.Recorder, outer http.Header, skey, token string, fp [32]byte, elapsed time.Duration) {
 	stored := &Record{
 		State:       StateCompleted,
 		Fingerprint: fp,
 		Status:      rec.Status(),
-		Header:      m.headerFilter.filter(rec.Snapshot()),
+		Header:      m.headerFilter.filter(rec.Snapshot(), outer),
 		Body:        rec.Body(),
 		ExpiresAt:   time.Now().Add(m.completedTTL),
 	}

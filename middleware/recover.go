@@ -9,6 +9,7 @@ import (
 
 	"github.com/idemkit/idemkit/errs"
 	"github.com/idemkit/idemkit/httpx"
+	"github.com/idemkit/idemkit/recorder"
 )
 
 // RecoverOption configures [RecoverWith].
@@ -58,11 +59,9 @@ func Recover(next http.Handler) http.Handler {
 // so Recover logs (with started=true) and then panics with
 // http.ErrAbortHandler: net/http closes the connection (HTTP/1) or resets
 // the stream (HTTP/2), and the client sees a broken response instead of a
-// truncated one that looks complete. Recover learns that the response
-// started only from a writer exposing Written() bool in the writer's Unwrap
-// chain (see httpx.ResponseStarted), as idemkit's recorder does; net/http's
-// own writer cannot tell, and then Recover writes the 500 answer and
-// net/http logs "superfluous response.WriteHeader call".
+// truncated one that looks complete. To know whether it started, Recover
+// passes the handler a pass-through [recorder.Recorder] that captures no
+// body (all optional interfaces keep working through it).
 //
 // Put RequestID before Recover so that the answer and the log carry the
 // request's id.
@@ -79,6 +78,8 @@ func RecoverWith(opts ...RecoverOption) func(http.Handler) http.Handler {
 	ew.Logger = slog.New(slog.DiscardHandler) // the panic is logged once, below
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rec := recorder.New(w, recorder.WithCaptureLimit(0), recorder.WithMethod(r.Method))
+			defer rec.Release()
 			defer func() {
 				v := recover()
 				if v == nil {
@@ -87,7 +88,7 @@ func RecoverWith(opts ...RecoverOption) func(http.Handler) http.Handler {
 				if err, ok := v.(error); ok && errors.Is(err, http.ErrAbortHandler) {
 					panic(v)
 				}
-				started := httpx.ResponseStarted(w)
+				started := rec.Written()
 				attrs := []slog.Attr{
 					slog.String("trace_id", httpx.TraceID(r.Context())),
 					slog.String("method", r.Method),
@@ -102,9 +103,9 @@ func RecoverWith(opts ...RecoverOption) func(http.Handler) http.Handler {
 				if started {
 					panic(http.ErrAbortHandler)
 				}
-				ew.Write(w, r, errs.ErrInternal.Wrap(panicError{v}))
+				ew.Write(rec, r, errs.ErrInternal.Wrap(panicError{v}))
 			}()
-			next.ServeHTTP(w, r)
+			next.ServeHTTP(rec, r)
 		})
 	}
 }
