@@ -1,0 +1,45 @@
+package api_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/idemkit/idemkit/internal/valkeytest"
+	"github.com/idemkit/idemkit/middleware"
+)
+
+func TestValkeyDown(t *testing.T) {
+	s := valkeytest.StartServer(t)
+	e := newEnv(t, middleware.NewValkeyStore(s.Client(t)))
+	if r := e.do(t, call{method: "GET", path: "/ready"}, ""); r.status != http.StatusOK {
+		t.Fatalf("GET /ready with Valkey up = %d %s, want 200", r.status, r.body)
+	}
+
+	s.Stop()
+
+	r := e.do(t, call{method: "GET", path: "/ready"}, "")
+	if got := errorBody(t, r); r.status != http.StatusServiceUnavailable || got.Error != "SERVICE_UNAVAILABLE" {
+		t.Errorf("GET /ready with Valkey down = %d %s, want 503 SERVICE_UNAVAILABLE", r.status, r.body)
+	}
+	if r := e.do(t, call{method: "GET", path: "/health"}, ""); r.status != http.StatusOK {
+		t.Errorf("GET /health with Valkey down = %d %s, want 200", r.status, r.body)
+	}
+
+	// A keyed POST fails closed: 503, and the reservation is not made.
+	r = e.do(t, call{method: "POST", path: "/api/v1/bookings/reserve", user: "alice", key: "down",
+		body: `{"zone_id":"zone-b","quantity":2}`}, "")
+	if got := errorBody(t, r); r.status != http.StatusServiceUnavailable || got.Error != "SERVICE_UNAVAILABLE" || r.header.Get("Retry-After") == "" {
+		t.Errorf("keyed reserve with Valkey down = %d %s (Retry-After %q), want 503 SERVICE_UNAVAILABLE with Retry-After",
+			r.status, r.body, r.header.Get("Retry-After"))
+	}
+	if got := e.available(t, "zone-b"); got != 10 {
+		t.Errorf("zone-b available after a 503 reserve = %d, want 10", got)
+	}
+
+	// valkey-go redials on the next command, so readiness comes back by
+	// itself once the server does.
+	s.Restart()
+	if r := e.do(t, call{method: "GET", path: "/ready"}, ""); r.status != http.StatusOK {
+		t.Errorf("GET /ready after Valkey restarted = %d %s, want 200", r.status, r.body)
+	}
+}

@@ -1,0 +1,141 @@
+// Command chi shows idemkit on a chi router: RequestID, Recover and
+// Idempotency as chi middleware, handlers that return errors, and a domain
+// error registered once with errs.
+//
+//	cd examples && go run ./chi                      # in-memory store
+//	VALKEY_ADDR=localhost:6379 go run ./chi          # Valkey store
+//
+//	curl -i -X POST localhost:8080/orders -H 'Content-Type: application/json' \
+//	     -H 'Idempotency-Key: order-1' -d '{"item":"book","quantity":1}'
+//
+// Send the same request twice: the second answer is the first one replayed,
+// with Idempotent-Replayed: true, and no second order is created.
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/idemkit/idemkit/errs"
+	"github.com/idemkit/idemkit/httpx"
+	"github.com/idemkit/idemkit/middleware"
+	"github.com/valkey-io/valkey-go"
+)
+
+// ErrOutOfStock is answered 409 OUT_OF_STOCK.
+var ErrOutOfStock = errors.New("orders: out of stock")
+
+func init() {
+	errs.Register(ErrOutOfStock, http.StatusConflict, "OUT_OF_STOCK", "Not enough items in stock")
+}
+
+// newHandler returns the application: POST /orders, idempotent, on store.
+func newHandler(store middleware.Store) http.Handler {
+	shop := newShop()
+	cfg := middleware.DefaultIdempotencyConfig(store)
+	// Scope keys by the caller; use your authenticated user or tenant.
+	cfg.Scope = func(r *http.Request) string { return r.Header.Get("X-User-ID") }
+
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, middleware.Recover)
+	r.With(middleware.Idempotency(cfg)).Method(http.MethodPost, "/orders", httpx.HandlerFunc(shop.createOrder))
+	return r
+}
+
+// shop is a tiny in-memory order book.
+type shop struct {
+	mu     sync.Mutex
+	stock  map[string]int
+	orders int
+}
+
+func newShop() *shop { return &shop{stock: map[string]int{"book": 100, "poster": 1}} }
+
+type orderRequest struct {
+	Item     string `json:"item"`
+	Quantity int    `json:"quantity"`
+}
+
+type order struct {
+	OrderID  string `json:"order_id"`
+	Item     string `json:"item"`
+	Quantity int    `json:"quantity"`
+}
+
+func (s *shop) createOrder(w http.ResponseWriter, r *http.Request) error {
+	var req orderRequest
+	if err := httpx.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	var problems errs.FieldErrors
+	if req.Item == "" {
+		problems.Add("item", "required")
+	}
+	if req.Quantity <= 0 {
+		problems.Add("quantity", "must be positive")
+	}
+	if err := problems.Err(); err != nil {
+		return err
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if left := s.stock[req.Item]; left < req.Quantity {
+		return errs.WithDetails(ErrOutOfStock, "available", strconv.Itoa(left))
+	}
+	s.stock[req.Item] -= req.Quantity
+	s.orders++
+	o := order{OrderID: "ord-" + strconv.Itoa(s.orders), Item: req.Item, Quantity: req.Quantity}
+	return httpx.WriteJSON(w, http.StatusCreated, o)
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx)
+	stop()
+	if err != nil {
+		slog.Error("chi example failed", "error", err)
+		os.Exit(1)
+	}
+}
+
+// run serves on ADDR (default :8080) until ctx is done, with Valkey as the
+// store when VALKEY_ADDR (comma-separated) is set, else memory.
+func run(ctx context.Context) error {
+	store := middleware.Store(middleware.NewMemoryStore())
+	if addrs := os.Getenv("VALKEY_ADDR"); addrs != "" {
+		client, err := valkey.NewClient(valkey.ClientOption{InitAddress: strings.Split(addrs, ",")})
+		if err != nil {
+			return err
+		}
+		defer client.Close()
+		store = middleware.NewValkeyStore(client)
+	}
+	srv := &http.Server{
+		Addr:              cmp.Or(os.Getenv("ADDR"), ":8080"),
+		Handler:           newHandler(store),
+		ReadHeaderTimeout: 5 * time.Second,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	slog.Info("listening", "addr", srv.Addr, "valkey", os.Getenv("VALKEY_ADDR") != "")
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}
