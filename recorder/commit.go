@@ -29,6 +29,20 @@ func (r *Recorder) Commit() error {
 	return r.send()
 }
 
+// CommitHeader returns headers that are added to a held response when it is
+// sent (by Commit, or by a Flush or an oversized body that switches to
+// pass-through), after the snapshot, replacing values of the same names.
+// It is for the code that owns the recorder — a middleware adding, say, an
+// expiry header once it knows the outcome — not for the handler, and does
+// not change [Recorder.Snapshot]. Setting it after the response was sent
+// has no effect.
+func (r *Recorder) CommitHeader() http.Header {
+	if r.add == nil {
+		r.add = make(http.Header)
+	}
+	return r.add
+}
+
 // Discard drops a held response: nothing of it has reached the real
 // writer, whose header map is untouched (1xx informational responses
 // already sent are the exception), so the caller can write a different
@@ -58,7 +72,11 @@ func (r *Recorder) send() error {
 		r.parseContentLength()
 	}
 	r.mode = passing
-	replaceHeader(r.w.Header(), r.snap)
+	dst := r.w.Header()
+	replaceHeader(dst, r.snap)
+	for k, vv := range r.add {
+		dst[k] = vv
+	}
 	r.w.WriteHeader(r.status)
 	if r.buf != nil && len(*r.buf) > 0 {
 		held := *r.buf

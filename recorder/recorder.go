@@ -42,6 +42,7 @@ type Recorder struct {
 
 	own  http.Header // buffered mode: the handler's header map until the response is sent
 	snap http.Header // headers as they were when the final status was written
+	add  http.Header // headers the recorder's owner adds when a held response is sent
 	buf  *[]byte     // pooled capture buffer, nil until the first body byte
 
 	writeErr error // first error from the real writer

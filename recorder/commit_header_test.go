@@ -1,0 +1,69 @@
+package recorder_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/idemkit/idemkit/recorder"
+)
+
+func TestCommitHeader(t *testing.T) {
+	cases := []struct {
+		name     string
+		opts     []recorder.Option
+		flush    bool
+		wantSeen bool
+	}{
+		{"buffered commit", []recorder.Option{recorder.Buffered()}, false, true},
+		{"buffered then flushed", []recorder.Option{recorder.Buffered()}, true, false},
+		{"pass-through", nil, false, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var snap http.Header
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				rec := recorder.New(w, tc.opts...)
+				defer rec.Release()
+				rec.Header().Set("X-Handler", "h")
+				rec.Header().Set("X-Replaced", "handler")
+				rec.WriteHeader(http.StatusCreated)
+				rec.Write([]byte("body"))
+				if tc.flush {
+					rec.Flush()
+				}
+				// The owner adds headers once it knows the outcome.
+				rec.CommitHeader().Set("X-Added", "owner")
+				rec.CommitHeader().Set("X-Replaced", "owner")
+				snap = rec.Snapshot()
+				if err := rec.Commit(); err != nil {
+					t.Errorf("Commit() = %v, want nil", err)
+				}
+			}))
+			defer srv.Close()
+			res, err := srv.Client().Get(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusCreated || string(body) != "body" || res.Header.Get("X-Handler") != "h" {
+				t.Fatalf("response = %d %q %v, want the handler's 201", res.StatusCode, body, res.Header)
+			}
+			if got := res.Header.Get("X-Added") == "owner"; got != tc.wantSeen {
+				t.Errorf("client sees X-Added = %v, want %v", got, tc.wantSeen)
+			}
+			wantReplaced := "handler"
+			if tc.wantSeen {
+				wantReplaced = "owner"
+			}
+			if got := res.Header.Get("X-Replaced"); got != wantReplaced {
+				t.Errorf("X-Replaced = %q, want %q", got, wantReplaced)
+			}
+			if snap.Get("X-Added") != "" || snap.Get("X-Replaced") != "handler" {
+				t.Errorf("Snapshot() = %v, want the handler's headers only", snap)
+			}
+		})
+	}
+}
