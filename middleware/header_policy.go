@@ -2,8 +2,8 @@ package middleware
 
 import (
 	"net/http"
-	"slices"
 	"net/textproto"
+	"slices"
 	"strings"
 )
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -13,7 +14,6 @@ import (
 
 	"github.com/idemkit/idemkit/errs"
 	"github.com/idemkit/idemkit/httpx"
-	"github.com/idemkit/idemkit/recorder"
 )
 
 // Idempotency returns middleware that runs a write at most once per
@@ -23,6 +23,10 @@ import (
 // the details. It panics when cfg.Store is nil.
 func Idempotency(cfg IdempotencyConfig) func(http.Handler) http.Handler {
 	m := newIdempotency(cfg)
+	if cfg.Scope == nil {
+		m.log.Warn("idempotency: IdempotencyConfig.Scope is nil, so all callers share one key namespace; " +
+			"set it to the authenticated user or tenant unless a single trusted client calls this service")
+	}
 	return func(next http.Handler) http.Handler {
 		return &idempotencyHandler{m: m, next: next}
 	}
@@ -52,6 +56,7 @@ type idempotency struct {
 	onEvent       func(Event)
 	writeError    func(http.ResponseWriter, *http.Request, error)
 	cache         *ReplayCache
+	wait          waiting // wait-and-replay policy (wait.go)
 }
 
 func newIdempotency(cfg IdempotencyConfig) *idempotency {
@@ -76,6 +81,7 @@ func newIdempotency(cfg IdempotencyConfig) *idempotency {
 		onEvent:       cfg.OnEvent,
 		writeError:    cfg.ErrorHandler,
 		cache:         cfg.ReplayCache,
+		wait:          newWaiting(cfg),
 	}
 	m.renewEvery = m.processingTTL / 3
 	if m.shouldStore == nil {
@@ -164,12 +170,23 @@ func (h *idempotencyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	token := newToken()
-	claim := &Record{State: StateProcessing, Token: token, Fingerprint: fp,
-		ExpiresAt: time.Now().Add(m.processingTTL)}
-	ctx, cancel := context.WithTimeout(r.Context(), m.storeTimeout)
+	claim := m.newClaim(token, fp)
+	// Not cancelled by a client that leaves mid-claim: a claim cut off after
+	// the store applied it would block the key for ProcessingTTL.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), m.storeTimeout)
 	start := time.Now()
 	existing, err := m.store.Claim(ctx, skey, claim, m.processingTTL)
 	cancel()
+	if r.Context().Err() != nil {
+		// The client went away: not an outage, and nobody reads the answer.
+		if err == nil && existing == nil {
+			ctx, cancel := m.detached(r)
+			m.store.Release(ctx, skey, token)
+			cancel()
+		}
+		m.writeError(w, r, errs.ErrClientClosedRequest.Wrap(context.Cause(r.Context())))
+		return
+	}
 	if err != nil {
 		m.emit(Event{Kind: EventStoreError, Request: r, Key: skey, Err: err, Duration: time.Since(start)})
 		if m.failOpen {
@@ -180,8 +197,7 @@ func (h *idempotencyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.next.ServeHTTP(w, withBody(r, r.Context(), p.body()))
 			return
 		}
-		m.log.LogAttrs(r.Context(), slog.LevelWarn, "idempotency store unavailable: answering 503",
-			slog.String("key", skey), slog.String("trace_id", httpx.TraceID(r.Context())), slog.Any("error", err))
+		// The error writer logs the 503 with the error chain and trace id.
 		w.Header().Set("Retry-After", m.retryAfter)
 		m.writeError(w, r, errs.ErrServiceUnavailable.Wrap(err))
 		return
@@ -190,11 +206,30 @@ func (h *idempotencyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if m.cache != nil && existing.State == StateCompleted {
 			m.cache.put(skey, existing)
 		}
+		if h.await(w, r, existing, duplicate{skey: skey, scope: scope, key: key, fp: fp, body: p.body()}) {
+			return // waited for the first request (Prefer: wait), see wait.go
+		}
 		m.answerExisting(w, r, skey, fp, existing)
 		return
 	}
 	m.emit(Event{Kind: EventAcquired, Request: r, Key: skey, Duration: time.Since(start)})
-	h.run(w, r, skey, token, fp, p.body())
+	h.run(w, r, newClaimed(skey, scope, key, token, claim, p.body()))
+}
+
+// newClaimed describes a request that holds its key under claim.
+func newClaimed(skey, scope, key, token string, claim *Record, body []byte) *claimed {
+	return &claimed{
+		Lease: Lease{Key: skey, Token: hex.EncodeToString([]byte(token)), Fence: claim.Fence, scope: scope, rawKey: key},
+		token: token, fp: claim.Fingerprint, body: body,
+	}
+}
+
+// claimed is a request that holds its key.
+type claimed struct {
+	Lease        // exposed to the handler through its context
+	token string // raw owner token
+	fp    [32]byte
+	body  []byte
 }
 
 // applies reports whether the request's method and path are covered.
@@ -246,164 +281,6 @@ func (m *idempotency) bodyError(w http.ResponseWriter, r *http.Request, err erro
 	default:
 		m.writeError(w, r, ErrBadRequestBody.Wrap(err))
 	}
-}
-
-// answerExisting answers a request whose key already has a record.
-func (m *idempotency) answerExisting(w http.ResponseWriter, r *http.Request, skey string, fp [32]byte, rec *Record) {
-	if rec.Fingerprint != fp {
-		m.emit(Event{Kind: EventMismatch, Request: r, Key: skey})
-		m.writeError(w, r, ErrIdempotencyKeyReused)
-		return
-	}
-	switch rec.State {
-	case StateCompleted:
-		m.emit(Event{Kind: EventReplayed, Request: r, Key: skey, Status: rec.Status})
-		replay(w, r, rec)
-	default:
-		m.emit(Event{Kind: EventInProgress, Request: r, Key: skey})
-		m.inProgressAnswer(w, r)
-	}
-}
-
-// replay writes a stored response: its status, headers and body byte for
-// byte, plus Idempotent-Replayed: true.
-func replay(w http.ResponseWriter, r *http.Request, rec *Record) {
-	h := w.Header()
-	for name, vals := range rec.Header {
-		// Capped, so a later Header.Add copies instead of writing into a
-		// record that the replay cache shares between requests.
-		h[name] = vals[:len(vals):len(vals)]
-	}
-	h.Set(headerReplayed, "true")
-	w.WriteHeader(rec.Status)
-	if r.Method != http.MethodHead && len(rec.Body) > 0 {
-		w.Write(rec.Body)
-	}
-}
-
-var processingBody = []byte(`{"status":"processing"}` + "\n")
-
-func (m *idempotency) inProgressAnswer(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Retry-After", m.retryAfter)
-	if m.inProgress == InProgressConflict {
-		m.writeError(w, r, ErrRequestInProgress)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(len(processingBody)))
-	w.WriteHeader(http.StatusAccepted)
-	w.Write(processingBody)
-}
-
-// run executes the handler under the claim, then stores or releases it.
-func (h *idempotencyHandler) run(w http.ResponseWriter, r *http.Request, skey, token string, fp [32]byte, body []byte) {
-	m := h.m
-	ctx, cancel := context.WithCancelCause(r.Context())
-	defer cancel(nil)
-	var outer http.Header // headers set by middleware in front of this one
-	if len(w.Header()) > 0 {
-		outer = w.Header().Clone()
-	}
-	rec := recorder.New(w, recorder.Buffered(), recorder.WithCaptureLimit(m.maxResponse),
-		recorder.WithMethod(r.Method))
-	defer rec.Release()
-	l := m.startLease(r, skey, token, cancel)
-	start := time.Now()
-
-	panicked := true
-	defer func() {
-		if panicked {
-			// The panic goes on after this; an outer Recover answers it.
-			l.stop()
-			rec.Discard()
-			m.release(r, skey, token, "handler panicked", 0, time.Since(start))
-		}
-	}()
-	h.next.ServeHTTP(rec, withBody(r, ctx, body))
-	panicked = false
-	l.stop()
-
-	status := rec.Status()
-	elapsed := time.Since(start)
-	switch {
-	case rec.Hijacked():
-		m.release(r, skey, token, "connection hijacked: response not replayable", status, elapsed)
-		return
-	case !rec.Storable():
-		m.release(r, skey, token, "response not storable: "+rec.Reason(), status, elapsed)
-	case neverStored(status) || !m.shouldStore(status):
-		m.release(r, skey, token, "status not stored by policy", status, elapsed)
-	case l.isLost():
-		m.log.LogAttrs(r.Context(), slog.LevelWarn, "idempotency lease lost while the handler ran: response delivered, not stored",
-			slog.String("key", skey), slog.String("trace_id", httpx.TraceID(r.Context())))
-	default:
-		m.complete(r, rec, outer, skey, token, fp, elapsed)
-	}
-	if err := rec.Commit(); err != nil {
-		m.log.LogAttrs(r.Context(), slog.LevelDebug, "idempotency: sending the response failed",
-			slog.String("key", skey), slog.Any("error", err))
-	}
-}
-
-// complete stores the response. On failure the key is deliberately kept in
-// the processing state: the handler ran, so a retry must never run it again;
-// it sees "processing" until ProcessingTTL passes.
-func (m *idempotency) complete(r *http.Request, rec *recorder.Recorder, outer http.Header, skey, token string, fp [32]byte, elapsed time.Duration) {
-	stored := &Record{
-		State:       StateCompleted,
-		Fingerprint: fp,
-		Status:      rec.Status(),
-		Header:      m.headerFilter.filter(rec.Snapshot(), outer),
-		Body:        rec.Body(),
-		ExpiresAt:   time.Now().Add(m.completedTTL),
-	}
-	ctx, cancel := m.detached(r)
-	err := m.store.Complete(ctx, skey, token, stored, m.completedTTL)
-	cancel()
-	if err == nil {
-		if m.cache != nil {
-			stored.Body = append([]byte(nil), stored.Body...) // rec's buffer is pooled
-			m.cache.put(skey, stored)
-		}
-		m.emit(Event{Kind: EventStored, Request: r, Key: skey, Status: stored.Status, Duration: elapsed})
-		return
-	}
-	kind := EventStoreError
-	if errors.Is(err, ErrLeaseLost) {
-		kind = EventLeaseLost
-	}
-	m.emit(Event{Kind: kind, Request: r, Key: skey, Status: stored.Status, Err: err})
-	m.log.LogAttrs(r.Context(), slog.LevelError,
-		"idempotency: storing the response failed; the response is delivered and the key stays claimed until ProcessingTTL",
-		slog.String("key", skey), slog.String("trace_id", httpx.TraceID(r.Context())),
-		slog.Int("status", stored.Status), slog.Any("error", err))
-}
-
-// release deletes the claim so that a retry runs the handler again.
-func (m *idempotency) release(r *http.Request, skey, token, why string, status int, elapsed time.Duration) {
-	ctx, cancel := m.detached(r)
-	err := m.store.Release(ctx, skey, token)
-	cancel()
-	if err != nil {
-		kind := EventStoreError
-		if errors.Is(err, ErrLeaseLost) {
-			kind = EventLeaseLost
-		}
-		m.emit(Event{Kind: kind, Request: r, Key: skey, Status: status, Err: err})
-		m.log.LogAttrs(r.Context(), slog.LevelWarn, "idempotency: releasing the key failed; retries wait for ProcessingTTL",
-			slog.String("key", skey), slog.String("reason", why), slog.Any("error", err))
-		return
-	}
-	m.emit(Event{Kind: EventReleased, Request: r, Key: skey, Status: status, Duration: elapsed})
-	m.log.LogAttrs(r.Context(), slog.LevelDebug, "idempotency: key released",
-		slog.String("key", skey), slog.String("reason", why), slog.Int("status", status))
-}
-
-// detached returns a context for the final store writes: not cancelled when
-// the client goes away (the classic retry case), bounded by the store timeout.
-func (m *idempotency) detached(r *http.Request) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(r.Context()), m.storeTimeout)
 }
 
 func (m *idempotency) emit(e Event) {

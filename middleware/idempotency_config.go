@@ -86,6 +86,17 @@ type IdempotencyConfig struct {
 	// InProgress selects the answer to a duplicate of a running request.
 	// Default InProgressAccepted (202).
 	InProgress InProgressMode
+	// MaxWait caps how long a duplicate of a running request may wait for
+	// the first to finish and then get its replay (wait-and-replay): a
+	// client asks with the RFC 7240 preference Prefer: wait=N and waits
+	// min(N seconds, MaxWait); a wait that runs out gets the InProgress
+	// answer. Negative disables waiting (Prefer: wait is ignored and
+	// completions notify no one). Default 10s ([DefaultMaxWait]).
+	MaxWait time.Duration
+	// DefaultWait is how long a duplicate waits when it sends no (valid)
+	// Prefer: wait, capped by MaxWait; such a wait sends no
+	// Preference-Applied. Default 0: answer at once unless asked to wait.
+	DefaultWait time.Duration
 	// RetryAfter is the Retry-After sent with in-progress and outage
 	// answers, rounded up to whole seconds. Default 1s.
 	RetryAfter time.Duration
@@ -122,6 +133,7 @@ func DefaultIdempotencyConfig(store Store) IdempotencyConfig {
 		MaxResponseBytes: DefaultMaxResponseBytes,
 		ShouldStore:      StoreSuccess,
 		RetryAfter:       DefaultRetryAfter,
+		MaxWait:          DefaultMaxWait,
 	}
 }
 

@@ -29,18 +29,33 @@ const (
 	EventLeaseLost
 	// EventInvalidKey: the key was malformed (400).
 	EventInvalidKey
+	// EventTombstoned: the response could not be stored (streamed,
+	// hijacked, too large); a tombstone was stored instead.
+	EventTombstoned
+	// EventNotReplayable: a retry found a tombstone and got 303 or 409.
+	EventNotReplayable
+	// EventWaited: a duplicate waited for the running first request
+	// (Prefer: wait or DefaultWait). Duration is the time it waited; Err is
+	// context.DeadlineExceeded when the wait ran out, context.Canceled when
+	// the client left, or the store error that ended it. The outcome follows
+	// as its own event: EventReplayed, EventAcquired (takeover after the
+	// first released its claim), EventInProgress or EventStoreError.
+	EventWaited
 )
 
 var eventNames = [...]string{
-	EventAcquired:   "acquired",
-	EventStored:     "stored",
-	EventReplayed:   "replayed",
-	EventInProgress: "in-progress",
-	EventMismatch:   "mismatch",
-	EventReleased:   "released",
-	EventStoreError: "store-error",
-	EventLeaseLost:  "lease-lost",
-	EventInvalidKey: "invalid-key",
+	EventAcquired:      "acquired",
+	EventStored:        "stored",
+	EventReplayed:      "replayed",
+	EventInProgress:    "in-progress",
+	EventMismatch:      "mismatch",
+	EventReleased:      "released",
+	EventStoreError:    "store-error",
+	EventLeaseLost:     "lease-lost",
+	EventInvalidKey:    "invalid-key",
+	EventTombstoned:    "tombstoned",
+	EventNotReplayable: "not-replayable",
+	EventWaited:        "waited",
 }
 
 // String returns the event's metric-friendly name, e.g. "in-progress".
@@ -62,7 +77,7 @@ type Event struct {
 	// Status is the response status, when there is one.
 	Status int
 	// Err is the cause of EventStoreError, EventLeaseLost and
-	// EventInvalidKey.
+	// EventInvalidKey, and why an EventWaited ended early.
 	Err error
 	// Duration is how long the store call (or, for EventStored and
 	// EventReleased, the handler) took.

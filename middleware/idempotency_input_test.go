@@ -1,12 +1,14 @@
 package middleware_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/idemkit/idemkit/middleware"
 )
@@ -161,5 +163,42 @@ func TestIdempotencyBodyLimit(t *testing.T) {
 	do(t, mw, "POST", "/x", "k", strings.Repeat("b", 16))
 	if len(bodies) != 1 || bodies[0] != strings.Repeat("b", 16) {
 		t.Errorf("handler saw bodies %q, want the 16-byte body restored once", bodies)
+	}
+}
+
+// slowClaimStore delays claims, so a client can leave during one.
+type slowClaimStore struct {
+	middleware.Store
+	delay time.Duration
+}
+
+func (s slowClaimStore) Claim(ctx context.Context, key string, rec *middleware.Record, ttl time.Duration) (*middleware.Record, error) {
+	time.Sleep(s.delay)
+	return s.Store.Claim(ctx, key, rec, ttl)
+}
+
+// TestIdempotencyClientLeavesDuringClaim: a client that disconnects while
+// its claim is in flight is not an outage (no store-error, no 503) and
+// does not leave its key blocked.
+func TestIdempotencyClientLeavesDuringClaim(t *testing.T) {
+	mem := middleware.NewMemoryStore()
+	var ev events
+	var serial atomic.Int64
+	h := &countingHandler{respond: created(&serial)}
+	cfg := middleware.DefaultIdempotencyConfig(slowClaimStore{mem, 50 * time.Millisecond})
+	cfg.OnEvent = ev.add
+	mw := middleware.Idempotency(cfg)(h)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(10*time.Millisecond, cancel)
+	r := httptest.NewRequestWithContext(ctx, "POST", "/orders", strings.NewReader("{}"))
+	r.Header.Set("Idempotency-Key", "leaving")
+	w := httptest.NewRecorder()
+	mw.ServeHTTP(w, r)
+	if w.Code != 499 || h.calls.Load() != 0 || ev.count(middleware.EventStoreError) != 0 {
+		t.Errorf("client left mid-claim: %d, %d handler calls, events %v; want 499, 0 calls, no store-error",
+			w.Code, h.calls.Load(), ev.kinds)
+	}
+	if got := do(t, mw, "POST", "/orders", "leaving", "{}"); got.status != http.StatusCreated {
+		t.Errorf("retry = %d, want 201 (the claim was released, not left blocking)", got.status)
 	}
 }

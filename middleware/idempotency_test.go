@@ -1,7 +1,9 @@
 package middleware_test
 
 import (
-	"fmt"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -32,7 +34,11 @@ func TestIdempotency(t *testing.T) {
 		{"crashed owner frees the key after ProcessingTTL", testCrashedOwner},
 		{"client disconnect still stores", testClientDisconnect},
 		{"storing failure keeps the key claimed", testStoreFailureKeepsClaim},
-		{"streamed and oversized responses are delivered and released", testNotReplayable},
+		{"unstorable responses leave tombstones", testTombstones},
+		{"every keyed answer carries Idempotency-Expires", testExpiresHeader},
+		{"lease, fence and derived keys", testLease},
+		{"lost lease cancels the handler", testLeaseLost},
+		{"storing retries in the background", testStoreRecovers},
 	}
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
@@ -402,6 +408,7 @@ func testStoreFailureKeepsClaim(t *testing.T, b backend) {
 	var ev events
 	cfg := middleware.DefaultIdempotencyConfig(failingCompleteStore{b.store})
 	cfg.OnEvent = ev.add
+	cfg.ProcessingTTL = 300 * time.Millisecond // bounds the background retries
 	mw := middleware.Idempotency(cfg)(h)
 	key := newKey()
 	if got := do(t, mw, "POST", "/orders", key, "{}"); got.status != http.StatusCreated {
@@ -416,40 +423,119 @@ func testStoreFailureKeepsClaim(t *testing.T, b backend) {
 	if ev.count(middleware.EventStoreError) != 1 {
 		t.Errorf("events = %v, want one store-error", ev.kinds)
 	}
+	// The background retries give up after ProcessingTTL; the claim then
+	// expires and a retry may run again — the documented last resort.
+	eventually(t, 3*time.Second, "claim expires after the retries give up", func() bool {
+		return do(t, mw, "POST", "/orders", key, "{}").status == http.StatusCreated
+	})
 }
 
-func testNotReplayable(t *testing.T, b backend) {
+func testTombstones(t *testing.T, b backend) {
+	sha := func(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
 	cases := []struct {
-		name    string
-		respond func(w http.ResponseWriter, r *http.Request)
-		want    string
+		name     string
+		respond  func(w http.ResponseWriter, r *http.Request)
+		want     string // first body
+		retry    int
+		location string
+		details  map[string]string
 	}{
 		{"streamed", func(w http.ResponseWriter, r *http.Request) {
 			w.Write([]byte("a"))
 			w.(http.Flusher).Flush()
 			w.Write([]byte("b"))
-		}, "ab"},
+		}, "ab", http.StatusConflict, "",
+			map[string]string{"status": "200", "body_bytes": "2", "body_sha256": sha("ab")}},
 		{"oversized", func(w http.ResponseWriter, r *http.Request) {
 			w.Write([]byte(strings.Repeat("x", 2048)))
-		}, strings.Repeat("x", 2048)},
+		}, strings.Repeat("x", 2048), http.StatusConflict, "",
+			map[string]string{"status": "200", "body_bytes": "2048"}},
+		{"oversized with Location", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Location", "/exports/7")
+			w.WriteHeader(http.StatusCreated)
+			w.Write([]byte(strings.Repeat("y", 4096)))
+		}, strings.Repeat("y", 4096), http.StatusSeeOther, "/exports/7", nil},
+		{"hijacked", func(w http.ResponseWriter, r *http.Request) {
+			conn, bufrw, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				t.Errorf("Hijack: %v", err)
+				return
+			}
+			bufrw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nraw")
+			bufrw.Flush()
+			conn.Close()
+		}, "raw", http.StatusConflict, "", map[string]string{"status": "0"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			h := &countingHandler{respond: tc.respond}
+			var ev events
 			cfg := middleware.DefaultIdempotencyConfig(b.store)
 			cfg.MaxResponseBytes = 1024
+			cfg.OnEvent = ev.add
 			srv := httptest.NewServer(middleware.Idempotency(cfg)(h))
 			defer srv.Close()
+			client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 			key := newKey()
-			for i := range 2 {
-				got := send(t, srv.Client(), "POST", srv.URL, key, "")
-				if got.status != 200 || got.body != tc.want {
-					t.Fatalf("attempt %d = %d %q, want 200 with the full body", i, got.status, fmt.Sprintf("%.20s", got.body))
+			first := send(t, client, "POST", srv.URL, key, "")
+			if first.body != tc.want {
+				t.Fatalf("first = %d %.20q, want the full body", first.status, first.body)
+			}
+			for range 2 {
+				got := send(t, client, "POST", srv.URL, key, "")
+				// A hijacked connection closes before the handler returns,
+				// so a quick retry may still find the claim: 202 until then.
+				for deadline := time.Now().Add(2 * time.Second); got.status == http.StatusAccepted && time.Now().Before(deadline); {
+					time.Sleep(5 * time.Millisecond)
+					got = send(t, client, "POST", srv.URL, key, "")
+				}
+				if got.status != tc.retry {
+					t.Fatalf("retry = %d %s, want %d", got.status, got.body, tc.retry)
+				}
+				if got.header.Get("Idempotency-Expires") == "" {
+					t.Errorf("retry lacks Idempotency-Expires")
+				}
+				if tc.location != "" && got.header.Get("Location") != tc.location {
+					t.Errorf("303 Location = %q, want %q", got.header.Get("Location"), tc.location)
+				}
+				if tc.retry == http.StatusConflict {
+					var body struct {
+						Error   string            `json:"error"`
+						Details map[string]string `json:"details"`
+					}
+					if err := json.Unmarshal([]byte(got.body), &body); err != nil || body.Error != "RESPONSE_NOT_REPLAYABLE" {
+						t.Fatalf("409 body = %s, want RESPONSE_NOT_REPLAYABLE", got.body)
+					}
+					for k, v := range tc.details {
+						if body.Details[k] != v {
+							t.Errorf("details[%s] = %q, want %q", k, body.Details[k], v)
+						}
+					}
+					if _, ok := tc.details["body_sha256"]; !ok && body.Details["body_sha256"] != "" {
+						t.Errorf("details carry a body_sha256 for a body that was not fully seen")
+					}
 				}
 			}
-			if got := h.calls.Load(); got != 2 {
-				t.Errorf("handler calls = %d, want 2 (released until tombstones exist)", got)
+			if got := h.calls.Load(); got != 1 {
+				t.Errorf("handler calls = %d, want 1 (a tombstone never re-runs)", got)
+			}
+			if ev.count(middleware.EventTombstoned) != 1 || ev.count(middleware.EventNotReplayable) < 2 {
+				t.Errorf("events = %v, want one tombstoned and two not-replayable", ev.kinds)
 			}
 		})
 	}
+	t.Run("streamed 500 is released", func(t *testing.T) {
+		h := &countingHandler{respond: func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusInternalServerError)
+			w.(http.Flusher).Flush()
+		}}
+		srv := httptest.NewServer(middleware.Idempotency(middleware.DefaultIdempotencyConfig(b.store))(h))
+		defer srv.Close()
+		key := newKey()
+		send(t, srv.Client(), "POST", srv.URL, key, "")
+		send(t, srv.Client(), "POST", srv.URL, key, "")
+		if got := h.calls.Load(); got != 2 {
+			t.Errorf("handler calls = %d, want 2", got)
+		}
+	})
 }

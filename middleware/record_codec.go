@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"time"
@@ -23,9 +24,12 @@ import (
 //	3+n     32    fingerprint
 //	35+n    2     status (0–65535)
 //	37+n    8     expiresAt, Unix milliseconds (0 = zero time)
-//	45+n    v     header block length m (uvarint)
+//	45+n    8     fence
+//	53+n    v     header block length m (uvarint)
 //	        m     header block
-//	        rest  body, raw
+//	        32    tombstones only: body SHA-256
+//	        v     tombstones only: body size (uvarint)
+//	        rest  body, raw (empty for tombstones)
 //
 // The first 3+n bytes are the owner prefix: a processing record owned by a
 // token starts with ownerPrefix(token), so an owner check (a Valkey script
@@ -39,7 +43,7 @@ import (
 const (
 	recordVersion   = 1
 	maxTokenLen     = 255
-	recordFixedLen  = 45 // version, state, token length, fingerprint, status, expiresAt
+	recordFixedLen  = 53 // version, state, token length, fingerprint, status, expiresAt, fence
 	expiresAtOffset = 37 // plus the token length
 )
 
@@ -189,12 +193,16 @@ func checkRecord(rec *Record) error {
 	switch {
 	case rec == nil:
 		return errors.New("idempotency: encode record: nil record")
-	case rec.State != StateProcessing && rec.State != StateCompleted:
+	case rec.State != StateProcessing && rec.State != StateCompleted && rec.State != StateTombstone:
 		return fmt.Errorf("idempotency: encode record: invalid state %d", rec.State)
 	case len(rec.Token) > maxTokenLen:
 		return fmt.Errorf("idempotency: encode record: token is %d bytes, the limit is %d", len(rec.Token), maxTokenLen)
 	case rec.Status < 0 || rec.Status > 0xFFFF:
 		return fmt.Errorf("idempotency: encode record: invalid status %d", rec.Status)
+	case rec.State == StateTombstone && len(rec.Body) > 0:
+		return errors.New("idempotency: encode record: a tombstone has no body")
+	case rec.BodySize < 0:
+		return fmt.Errorf("idempotency: encode record: invalid body size %d", rec.BodySize)
 	}
 	return nil
 }
@@ -225,6 +233,9 @@ func encodeRecord(rec *Record) ([]byte, error) {
 	}
 
 	size := recordFixedLen + len(rec.Token) + uvarintLen(uint64(blockLen)) + blockLen + len(rec.Body)
+	if rec.State == StateTombstone {
+		size += len(rec.BodySHA256) + uvarintLen(uint64(rec.BodySize))
+	}
 	b := make([]byte, 0, size)
 	b = append(b, recordVersion, byte(rec.State), byte(len(rec.Token)))
 	b = append(b, rec.Token...)
@@ -232,6 +243,7 @@ func encodeRecord(rec *Record) ([]byte, error) {
 	b = binary.BigEndian.AppendUint16(b, uint16(rec.Status))
 	exp := expiresAtBytes(rec.ExpiresAt)
 	b = append(b, exp[:]...)
+	b = binary.BigEndian.AppendUint64(b, rec.Fence)
 	b = binary.AppendUvarint(b, uint64(blockLen))
 	b = binary.AppendUvarint(b, uint64(len(names)))
 	for _, name := range names {
@@ -241,6 +253,10 @@ func encodeRecord(rec *Record) ([]byte, error) {
 		for _, v := range values {
 			b = appendString(b, v)
 		}
+	}
+	if rec.State == StateTombstone {
+		b = append(b, rec.BodySHA256[:]...)
+		b = binary.AppendUvarint(b, uint64(rec.BodySize))
 	}
 	b = append(b, rec.Body...)
 	return b, nil
@@ -281,7 +297,7 @@ func decodeRecord(b []byte) (*Record, error) {
 		return nil, fmt.Errorf("%w: unknown version %d", errCorruptRecord, b[0])
 	}
 	state := RecordState(b[1])
-	if state != StateProcessing && state != StateCompleted {
+	if state != StateProcessing && state != StateCompleted && state != StateTombstone {
 		return nil, fmt.Errorf("%w: unknown state %d", errCorruptRecord, b[1])
 	}
 	n := int(b[2])
@@ -314,6 +330,7 @@ func decodeRecord(b []byte) (*Record, error) {
 	if ms := int64(binary.BigEndian.Uint64(b[expiresAtOffset+n:])); ms != 0 {
 		rec.ExpiresAt = time.UnixMilli(ms)
 	}
+	rec.Fence = binary.BigEndian.Uint64(b[expiresAtOffset+8+n:])
 	if names > 0 {
 		rec.Header = make(http.Header, names)
 		block := meta[blockStart-3:]
@@ -321,8 +338,21 @@ func decodeRecord(b []byte) (*Record, error) {
 			return nil, err
 		}
 	}
-	if metaEnd < len(b) {
-		rec.Body = bytes.Clone(b[metaEnd:])
+	rest := b[metaEnd:]
+	if state == StateTombstone {
+		if len(rest) < len(rec.BodySHA256)+1 {
+			return nil, fmt.Errorf("%w: truncated tombstone", errCorruptRecord)
+		}
+		copy(rec.BodySHA256[:], rest)
+		size, k := binary.Uvarint(rest[len(rec.BodySHA256):])
+		if k <= 0 || size > math.MaxInt64 || len(rest) != len(rec.BodySHA256)+k {
+			return nil, fmt.Errorf("%w: bad tombstone trailer", errCorruptRecord)
+		}
+		rec.BodySize = int64(size)
+		return rec, nil
+	}
+	if len(rest) > 0 {
+		rec.Body = bytes.Clone(rest)
 	}
 	return rec, nil
 }

@@ -28,6 +28,10 @@ func sameRecord(a, b *Record) string {
 		return fmt.Sprintf("ExpiresAt %v vs %v", a.ExpiresAt, b.ExpiresAt)
 	case !bytes.Equal(a.Body, b.Body):
 		return fmt.Sprintf("Body %d bytes vs %d bytes", len(a.Body), len(b.Body))
+	case a.Fence != b.Fence:
+		return fmt.Sprintf("Fence %d vs %d", a.Fence, b.Fence)
+	case a.BodySize != b.BodySize || a.BodySHA256 != b.BodySHA256:
+		return fmt.Sprintf("tombstone body %d %x vs %d %x", a.BodySize, a.BodySHA256, b.BodySize, b.BodySHA256)
 	}
 	if !maps.EqualFunc(nonEmpty(a.Header), nonEmpty(b.Header), slices.Equal) {
 		return fmt.Sprintf("Header %q vs %q", a.Header, b.Header)
@@ -55,8 +59,14 @@ func codecCases() map[string]*Record {
 	return map[string]*Record{
 		"processing": {
 			State: StateProcessing, Token: "tok-1", Fingerprint: fingerprint("fp"),
-			ExpiresAt: time.UnixMilli(1_700_000_000_123),
+			ExpiresAt: time.UnixMilli(1_700_000_000_123), Fence: 1_700_000_000_123_456,
 		},
+		"tombstone": {
+			State: StateTombstone, Fingerprint: fingerprint("fp3"), Status: 200, Fence: 1<<64 - 1,
+			Header:   http.Header{"Location": {"/exports/7"}, "Content-Type": {"text/event-stream"}},
+			BodySize: 1 << 40, BodySHA256: fingerprint("sha"), ExpiresAt: time.UnixMilli(1_800_000_000_000),
+		},
+		"tombstone without hash": {State: StateTombstone, Status: 101},
 		"completed with headers": {
 			State: StateCompleted, Token: "tok-2", Fingerprint: fingerprint("fp2"), Status: 201,
 			Header: http.Header{
@@ -144,12 +154,14 @@ func TestRecordDecodeSharesNoMemory(t *testing.T) {
 
 func TestRecordEncodeErrors(t *testing.T) {
 	tests := map[string]*Record{
-		"nil":          nil,
-		"zero state":   {},
-		"state 3":      {State: 3},
-		"long token":   {State: StateProcessing, Token: strings.Repeat("x", maxTokenLen+1)},
-		"status -1":    {State: StateCompleted, Status: -1},
-		"status 65536": {State: StateCompleted, Status: 0x10000},
+		"nil":                   nil,
+		"zero state":            {},
+		"state 4":               {State: 4},
+		"tombstone with a body": {State: StateTombstone, Body: []byte("x")},
+		"negative body size":    {State: StateTombstone, BodySize: -1},
+		"long token":            {State: StateProcessing, Token: strings.Repeat("x", maxTokenLen+1)},
+		"status -1":             {State: StateCompleted, Status: -1},
+		"status 65536":          {State: StateCompleted, Status: 0x10000},
 	}
 	for name, rec := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -26,6 +26,10 @@ const (
 	StateProcessing RecordState = 1
 	// StateCompleted marks a key whose response is stored for replay.
 	StateCompleted RecordState = 2
+	// StateTombstone marks a key whose handler ran but whose response could
+	// not be stored (streamed, hijacked, too large): retries never run the
+	// handler again and get 303 See Other or 409 RESPONSE_NOT_REPLAYABLE.
+	StateTombstone RecordState = 3
 )
 
 // String returns "processing" or "completed".
@@ -35,6 +39,8 @@ func (s RecordState) String() string {
 		return "processing"
 	case StateCompleted:
 		return "completed"
+	case StateTombstone:
+		return "tombstone"
 	default:
 		return "unknown"
 	}
@@ -42,8 +48,10 @@ func (s RecordState) String() string {
 
 // Record is what a [Store] keeps under one key.
 //
-// A processing record carries the owner's Token and the request Fingerprint;
-// a completed record also carries the response (Status, Header, Body).
+// A processing record carries the owner's Token, its Fence and the request
+// Fingerprint; a completed record also carries the response (Status,
+// Header, Body); a tombstone carries the status and headers of a response
+// that could not be stored, with its size and, when known, its SHA-256.
 // Records handed to a Store are never modified by it afterwards, and records
 // returned by a Store belong to the caller.
 type Record struct {
@@ -64,6 +72,14 @@ type Record struct {
 	// ExpiresAt is when the record expires, as computed by the middleware
 	// when it wrote the record (millisecond precision).
 	ExpiresAt time.Time
+	// Fence is the fencing number of the claim that wrote the record: it
+	// grows every time the key is claimed again (see [Lease]).
+	Fence uint64
+	// BodySize is the size of a tombstone's response body in bytes.
+	BodySize int64
+	// BodySHA256 is the SHA-256 of a tombstone's response body, or zero
+	// when the body was not fully seen (streamed past the capture limit).
+	BodySHA256 [32]byte
 }
 
 // Store keeps idempotency records. Implementations must make every method
@@ -79,7 +95,7 @@ type Store interface {
 	Claim(ctx context.Context, key string, rec *Record, ttl time.Duration) (*Record, error)
 
 	// Complete replaces the processing record owned by token with rec
-	// (a completed record), with the given time to live. It returns
+	// (a completed record or a tombstone), with the given time to live. It returns
 	// ErrLeaseLost when key does not hold a processing record owned by token.
 	Complete(ctx context.Context, key, token string, rec *Record, ttl time.Duration) error
 

@@ -98,6 +98,7 @@ type MemoryStore struct {
 	bytes      atomic.Int64
 	seed       maphash.Seed
 	shards     [memoryShards]memoryShard
+	notify     memoryNotify // waiters' subscriptions (store_memory_notify.go)
 }
 
 type memoryShard struct {
@@ -206,6 +207,7 @@ func (s *MemoryStore) Complete(ctx context.Context, key, token string, rec *Reco
 			sh.fix(e)
 			s.sweep(sh, now, sweepPerWrite)
 			sh.mu.Unlock()
+			s.wake(key)
 			return nil
 		}
 		sh.mu.Unlock()
@@ -224,12 +226,14 @@ func (s *MemoryStore) Release(ctx context.Context, key, token string) error {
 	_, now := s.clock()
 	sh := s.shard(key)
 	sh.mu.Lock()
-	defer sh.mu.Unlock()
 	e := s.owned(sh, key, token, now)
 	if e == nil {
+		sh.mu.Unlock()
 		return ErrLeaseLost
 	}
 	s.remove(sh, e)
+	sh.mu.Unlock()
+	s.wake(key)
 	return nil
 }
 

@@ -2,6 +2,9 @@ package middleware
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -13,20 +16,28 @@ import (
 // (ownerPrefix): only a processing record of that owner starts with it, so
 // the check reads that many bytes (GETRANGE) and never decodes the record.
 // Each script touches one key, so they run unchanged on a Valkey Cluster.
+// Complete and release also wake the key's waiters: SPUBLISH on the key's
+// notification channel, which lives in the key's hash slot (notifyChannel),
+// in the same atomic script — no extra round trip, and no window in which
+// the record changed but nobody was told.
 var (
-	// completeScript replaces the owner's record with ARGV[2] and sets its
-	// time to live to ARGV[3] milliseconds in the same command.
+	// completeScript replaces the owner's record with ARGV[2], sets its
+	// time to live to ARGV[3] milliseconds in the same command, and
+	// publishes on channel ARGV[4].
 	completeScript = valkey.NewLuaScript(`
 local p = ARGV[1]
 if redis.call('GETRANGE', KEYS[1], 0, #p - 1) ~= p then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+redis.call('SPUBLISH', ARGV[4], 'done')
 return 1`)
 
-	// releaseScript deletes the owner's record.
+	// releaseScript deletes the owner's record and publishes on channel
+	// ARGV[2].
 	releaseScript = valkey.NewLuaScript(`
 local p = ARGV[1]
 if redis.call('GETRANGE', KEYS[1], 0, #p - 1) ~= p then return 0 end
 redis.call('DEL', KEYS[1])
+redis.call('SPUBLISH', ARGV[2], 'done')
 return 1`)
 
 	// extendScript writes the new expiry (ARGV[3], 8 bytes) at offset
@@ -44,7 +55,9 @@ return 1`)
 type ValkeyOption func(*valkeyOptions)
 
 type valkeyOptions struct {
-	now func() time.Time
+	now        func() time.Time
+	acks       int64
+	ackTimeout time.Duration
 }
 
 // WithValkeyClock sets the clock used to compute a record's new ExpiresAt
@@ -56,6 +69,48 @@ func WithValkeyClock(now func() time.Time) ValkeyOption {
 	}
 	return func(o *valkeyOptions) { o.now = now }
 }
+
+// WithReplicaAcks makes the store wait until n replicas have acknowledged
+// each claim and each completion (Valkey's WAIT n timeout), so that a
+// failover to one of those replicas keeps the record. It returns an error
+// wrapping [ErrReplicaAck] when fewer than n replicas acknowledge within
+// timeout; the middleware treats that like a store failure. At claim time it
+// answers 503 and the handler does not run; the store deletes the
+// unacknowledged claim (best effort) so the client's retry can claim again.
+// At completion the completed record is on the primary (replays work) but
+// not confirmed on the replicas; the middleware delivers the response and
+// retries the completion in the background, and a retried Complete of the
+// same record succeeds once the replicas acknowledge it.
+//
+// The default, n = 0, sends no WAIT. Keep timeout well below the
+// middleware's StoreTimeout, which bounds the whole call. A replay (the
+// claim found a record) ignores the acknowledgement count. Release and
+// Extend are not acknowledged: losing either on failover cannot cause a
+// second execution (see docs/operations.md).
+//
+// WAIT must follow the write on the same connection, so an acknowledged
+// write is sent with WAIT in one batch on a connection of the client's
+// blocking pool instead of the shared auto-pipelined one; on a cluster the
+// batch goes to the node that owns the key, following MOVED and ASK.
+// WAIT bounds the loss window; it is not consensus: a failover may still
+// promote a replica that had not acknowledged.
+//
+// The option is per store, and a store is cheap: create one store with
+// acknowledgements for the routes that need them (payments) and one without
+// over the same client. It panics if n is negative, or if n > 0 and timeout
+// is under a millisecond (WAIT with timeout 0 would block forever).
+func WithReplicaAcks(n int, timeout time.Duration) ValkeyOption {
+	if n < 0 || (n > 0 && timeout < time.Millisecond) {
+		panic(fmt.Sprintf("middleware: WithReplicaAcks(%d, %v): need n >= 0 and timeout >= 1ms", n, timeout))
+	}
+	return func(o *valkeyOptions) { o.acks, o.ackTimeout = int64(n), timeout }
+}
+
+// ErrReplicaAck is returned (wrapped, with the counts) by a [ValkeyStore]
+// created with [WithReplicaAcks] when fewer replicas than required
+// acknowledged a claim or a completion in time. The write itself is on the
+// primary.
+var ErrReplicaAck = errors.New("idempotency: too few replicas acknowledged the write")
 
 // ValkeyStore is a [Store] on Valkey (or Redis 7+), standalone or cluster.
 //
@@ -79,8 +134,11 @@ func WithValkeyClock(now func() time.Time) ValkeyOption {
 // Errors are wrapped with an "idempotency: valkey" prefix; ErrLeaseLost is
 // returned as is.
 type ValkeyStore struct {
-	client valkey.Client
-	now    func() time.Time
+	client     valkey.Client
+	now        func() time.Time
+	acks       int64         // replicas that must acknowledge; 0: no WAIT
+	ackTimeout time.Duration // WAIT timeout when acks > 0
+	notify     valkeyNotify  // waiters' subscriptions (store_valkey_notify.go)
 }
 
 var (
@@ -98,7 +156,7 @@ func NewValkeyStore(client valkey.Client, opts ...ValkeyOption) *ValkeyStore {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	return &ValkeyStore{client: client, now: o.now}
+	return &ValkeyStore{client: client, now: o.now, acks: o.acks, ackTimeout: o.ackTimeout}
 }
 
 // Claim implements [Store.Claim] with SET NX PX GET.
@@ -111,10 +169,25 @@ func (s *ValkeyStore) Claim(ctx context.Context, key string, rec *Record, ttl ti
 		return nil, err
 	}
 	// val is a fresh slice that nothing else touches, so aliasing it is safe.
-	cmd := s.client.B().Set().Key(key).Value(valkey.BinaryString(val)).Nx().Get().PxMilliseconds(ttl.Milliseconds()).Build()
-	existing, err := s.client.Do(ctx, cmd).AsBytes()
-	if valkey.IsValkeyNil(err) {
-		return nil, nil
+	build := func() valkey.Completed {
+		return s.client.B().Set().Key(key).Value(valkey.BinaryString(val)).Nx().Get().PxMilliseconds(ttl.Milliseconds()).Build()
+	}
+	var existing []byte
+	if s.acks > 0 {
+		res, acked, werr := s.writeAcked(ctx, build)
+		existing, err = res.AsBytes()
+		if valkey.IsValkeyNil(err) {
+			if err := s.ackError("claim", acked, werr); err != nil {
+				s.releaseUnacked(ctx, key, rec.Token)
+				return nil, err
+			}
+			return nil, nil
+		}
+	} else {
+		existing, err = s.client.Do(ctx, build()).AsBytes()
+		if valkey.IsValkeyNil(err) {
+			return nil, nil
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("idempotency: valkey claim: %w", err)
@@ -139,7 +212,10 @@ func (s *ValkeyStore) Complete(ctx context.Context, key, token string, rec *Reco
 	if err != nil {
 		return err
 	}
-	args := []string{prefix, valkey.BinaryString(val), strconv.FormatInt(ttl.Milliseconds(), 10)}
+	args := []string{prefix, valkey.BinaryString(val), strconv.FormatInt(ttl.Milliseconds(), 10), notifyChannel(key)}
+	if s.acks > 0 {
+		return s.completeAcked(ctx, key, args)
+	}
 	return s.owned(ctx, "complete", completeScript, key, args)
 }
 
@@ -149,7 +225,7 @@ func (s *ValkeyStore) Release(ctx context.Context, key, token string) error {
 	if !ok {
 		return ErrLeaseLost
 	}
-	return s.owned(ctx, "release", releaseScript, key, []string{prefix})
+	return s.owned(ctx, "release", releaseScript, key, []string{prefix, notifyChannel(key)})
 }
 
 // Extend implements [Store.Extend] with an owner-checked PEXPIRE. The
@@ -191,4 +267,143 @@ func (s *ValkeyStore) owned(ctx context.Context, op string, script *valkey.Lua, 
 		return ErrLeaseLost
 	}
 	return nil
+}
+
+// maxAckRedirects bounds the MOVED/ASK redirections an acknowledged write
+// follows on a cluster.
+const maxAckRedirects = 3
+
+// writeAcked sends the write that build returns, then WAIT, in one batch on
+// one connection, so that WAIT counts the replicas that have this write.
+// It returns the write's result, the number of replicas that acknowledged
+// and WAIT's error. build is called again for each redirection.
+//
+// Standalone and sentinel clients send the batch with DoMulti: a batch
+// holding a blocking command (WAIT) runs on one connection of the blocking
+// pool, in order. A cluster client's DoMulti would follow a MOVED or ASK for
+// the write alone and leave WAIT on the old node, counting nothing, so on a
+// cluster the batch goes through a dedicated connection to the key's node,
+// which reports redirections instead of following them; writeAcked then
+// resends the whole batch to the node named (after ASKING for ASK).
+func (s *ValkeyStore) writeAcked(ctx context.Context, build func() valkey.Completed) (valkey.ValkeyResult, int64, error) {
+	wait := func(c valkey.CoreClient) valkey.Completed {
+		return c.B().Wait().Numreplicas(s.acks).Timeout(s.ackTimeout.Milliseconds()).Build()
+	}
+	var res []valkey.ValkeyResult
+	if s.client.Mode() != valkey.ClientModeCluster {
+		res = s.client.DoMulti(ctx, build(), wait(s.client))
+	} else {
+		dc, release := s.client.Dedicate()
+		res = dc.DoMulti(ctx, build(), wait(dc))
+		release()
+		for range maxAckRedirects {
+			addr, ask := redirection(res[0].Error())
+			if addr == "" {
+				break
+			}
+			node := s.client.Nodes()[addr]
+			if node == nil {
+				break // the write's MOVED or ASK error is returned
+			}
+			if ask {
+				res = node.DoMulti(ctx, node.B().Asking().Build(), build(), wait(node))[1:]
+			} else {
+				res = node.DoMulti(ctx, build(), wait(node))
+			}
+		}
+	}
+	acked, err := res[1].AsInt64()
+	return res[0], acked, err
+}
+
+// redirection returns the node named by a MOVED or ASK error, and whether
+// it is an ASK; addr is empty for any other result.
+func redirection(err error) (addr string, ask bool) {
+	verr, ok := valkey.IsValkeyErr(err)
+	if !ok {
+		return "", false
+	}
+	if addr, ok := verr.IsMoved(); ok {
+		return addr, false
+	}
+	if addr, ok := verr.IsAsk(); ok {
+		return addr, true
+	}
+	return "", false
+}
+
+// ackError returns nil when the write was acknowledged by enough replicas,
+// else an error wrapping ErrReplicaAck or WAIT's own error.
+func (s *ValkeyStore) ackError(op string, acked int64, werr error) error {
+	if werr != nil {
+		return fmt.Errorf("idempotency: valkey %s: wait for replicas: %w", op, werr)
+	}
+	if acked < s.acks {
+		return fmt.Errorf("idempotency: valkey %s: %d of %d replicas acknowledged within %v: %w",
+			op, acked, s.acks, s.ackTimeout, ErrReplicaAck)
+	}
+	return nil
+}
+
+// releaseUnacked deletes a claim that the replicas did not acknowledge, so
+// that the client's retry can claim again at once instead of seeing
+// "processing" until the claim expires. Best effort: when it fails (ctx is
+// spent), the claim expires after its time to live.
+func (s *ValkeyStore) releaseUnacked(ctx context.Context, key, token string) {
+	prefix, ok := ownerPrefix(token)
+	if !ok || ctx.Err() != nil {
+		return
+	}
+	releaseScript.Exec(ctx, s.client, []string{key}, []string{prefix})
+}
+
+// completeAckedLua is completeScript for a replica-acknowledged completion,
+// which the store sends by hand (EVALSHA then WAIT on one connection), so
+// it keeps its own source. It also answers 2 when the key already holds
+// exactly ARGV[2]: a Complete retried after ErrReplicaAck (the middleware
+// retries a failed completion in the background) then succeeds once the
+// replicas acknowledge. To make WAIT cover the earlier write, it writes the
+// same value again (KEEPTTL): the replication stream is ordered, so a
+// replica that acknowledges this write also has the earlier one.
+const completeAckedLua = `
+local p = ARGV[1]
+if redis.call('GETRANGE', KEYS[1], 0, #p - 1) == p then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  redis.call('SPUBLISH', ARGV[4], 'done')
+  return 1
+end
+if redis.call('GET', KEYS[1]) == ARGV[2] then
+  redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+  return 2
+end
+return 0`
+
+// completeAckedSHA1 names completeAckedLua for EVALSHA.
+var completeAckedSHA1 = scriptSHA1(completeAckedLua)
+
+// completeAcked runs completeAckedLua (EVALSHA, or EVAL when the server
+// lost its script cache) followed by WAIT on the same connection.
+func (s *ValkeyStore) completeAcked(ctx context.Context, key string, args []string) error {
+	res, acked, werr := s.writeAcked(ctx, func() valkey.Completed {
+		return s.client.B().Evalsha().Sha1(completeAckedSHA1).Numkeys(1).Key(key).Arg(args...).Build()
+	})
+	if verr, ok := valkey.IsValkeyErr(res.Error()); ok && verr.IsNoScript() {
+		res, acked, werr = s.writeAcked(ctx, func() valkey.Completed {
+			return s.client.B().Eval().Script(completeAckedLua).Numkeys(1).Key(key).Arg(args...).Build()
+		})
+	}
+	n, err := res.AsInt64()
+	if err != nil {
+		return fmt.Errorf("idempotency: valkey complete: %w", err)
+	}
+	if n == 0 {
+		return ErrLeaseLost
+	}
+	return s.ackError("complete", acked, werr)
+}
+
+// scriptSHA1 returns the hex SHA-1 that EVALSHA names src by.
+func scriptSHA1(src string) string {
+	sum := sha1.Sum([]byte(src))
+	return hex.EncodeToString(sum[:])
 }

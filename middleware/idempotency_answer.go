@@ -1,0 +1,107 @@
+package middleware
+
+import (
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/idemkit/idemkit/errs"
+)
+
+// Response headers of the idempotency contract.
+const (
+	// HeaderReplayed is set to "true" on a replayed response.
+	HeaderReplayed = headerReplayed
+	// HeaderExpires carries, as an HTTP-date, when the record behind the
+	// answer expires: until then the key cannot be used for another request.
+	HeaderExpires = "Idempotency-Expires"
+)
+
+// CodeResponseNotReplayable is the code of the answer to a retry whose
+// first response could not be stored (see [ErrResponseNotReplayable]).
+const CodeResponseNotReplayable = "RESPONSE_NOT_REPLAYABLE"
+
+// ErrResponseNotReplayable is 409 RESPONSE_NOT_REPLAYABLE: the request with
+// this key already ran, but its response was streamed, hijacked or too large
+// to store, so it cannot be replayed — and the handler is never run again.
+// Details carry the original status, the body size and, when it was fully
+// seen, the body's SHA-256 (status, body_bytes, body_sha256).
+var ErrResponseNotReplayable = errs.New(http.StatusConflict, CodeResponseNotReplayable,
+	"This request was already processed, but its response cannot be replayed")
+
+// answerExisting answers a request whose key already has a record.
+func (m *idempotency) answerExisting(w http.ResponseWriter, r *http.Request, skey string, fp [32]byte, rec *Record) {
+	setExpires(w.Header(), rec.ExpiresAt)
+	if rec.Fingerprint != fp {
+		m.emit(Event{Kind: EventMismatch, Request: r, Key: skey})
+		m.writeError(w, r, ErrIdempotencyKeyReused)
+		return
+	}
+	switch rec.State {
+	case StateCompleted:
+		m.emit(Event{Kind: EventReplayed, Request: r, Key: skey, Status: rec.Status})
+		replay(w, r, rec)
+	case StateTombstone:
+		m.emit(Event{Kind: EventNotReplayable, Request: r, Key: skey, Status: rec.Status})
+		m.tombstoneAnswer(w, r, rec)
+	default:
+		m.emit(Event{Kind: EventInProgress, Request: r, Key: skey})
+		m.inProgressAnswer(w, r)
+	}
+}
+
+// setExpires sets Idempotency-Expires to t, when known.
+func setExpires(h http.Header, t time.Time) {
+	if !t.IsZero() {
+		h.Set(HeaderExpires, t.UTC().Format(http.TimeFormat))
+	}
+}
+
+// replay writes a stored response: its status, headers and body byte for
+// byte, plus Idempotent-Replayed: true.
+func replay(w http.ResponseWriter, r *http.Request, rec *Record) {
+	h := w.Header()
+	for name, vals := range rec.Header {
+		// Capped, so a later Header.Add copies instead of writing into a
+		// record that the replay cache shares between requests.
+		h[name] = vals[:len(vals):len(vals)]
+	}
+	h.Set(headerReplayed, "true")
+	w.WriteHeader(rec.Status)
+	if r.Method != http.MethodHead && len(rec.Body) > 0 {
+		w.Write(rec.Body)
+	}
+}
+
+var processingBody = []byte(`{"status":"processing"}` + "\n")
+
+func (m *idempotency) inProgressAnswer(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Retry-After", m.retryAfter)
+	if m.inProgress == InProgressConflict {
+		m.writeError(w, r, ErrRequestInProgress)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(processingBody)))
+	w.WriteHeader(http.StatusAccepted)
+	w.Write(processingBody)
+}
+
+// tombstoneAnswer answers a retry of a request whose response could not be
+// stored: 303 See Other to its Location when it had one (the resource it
+// created), else 409 RESPONSE_NOT_REPLAYABLE. The handler never runs again.
+func (m *idempotency) tombstoneAnswer(w http.ResponseWriter, r *http.Request, rec *Record) {
+	if loc := rec.Header.Get("Location"); loc != "" && rec.Status >= 200 && rec.Status < 300 {
+		w.Header().Set("Location", loc)
+		w.Header().Set(headerReplayed, "true")
+		w.WriteHeader(http.StatusSeeOther)
+		return
+	}
+	kv := []string{"status", strconv.Itoa(rec.Status), "body_bytes", strconv.FormatInt(rec.BodySize, 10)}
+	if rec.BodySHA256 != ([32]byte{}) {
+		kv = append(kv, "body_sha256", hex.EncodeToString(rec.BodySHA256[:]))
+	}
+	m.writeError(w, r, errs.WithDetails(ErrResponseNotReplayable, kv...))
+}

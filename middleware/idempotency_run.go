@@ -1,0 +1,215 @@
+package middleware
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/idemkit/idemkit/httpx"
+	"github.com/idemkit/idemkit/recorder"
+)
+
+// run executes the handler under the claim, then stores the response, a
+// tombstone, or releases the key.
+func (h *idempotencyHandler) run(w http.ResponseWriter, r *http.Request, c *claimed) {
+	m := h.m
+	ctx, cancel := context.WithCancelCause(context.WithValue(r.Context(), leaseKey{}, &c.Lease))
+	defer cancel(nil)
+	var outer http.Header // headers set by middleware in front of this one
+	if len(w.Header()) > 0 {
+		outer = w.Header().Clone()
+	}
+	rec := recorder.New(w, recorder.Buffered(), recorder.WithCaptureLimit(m.maxResponse),
+		recorder.WithMethod(r.Method))
+	defer rec.Release()
+	l := m.startLease(r, c.Key, c.token, cancel)
+	start := time.Now()
+
+	panicked := true
+	defer func() {
+		if panicked {
+			// The panic goes on after this; an outer Recover answers it.
+			l.stop()
+			rec.Discard()
+			m.release(r, c, "handler panicked", 0, time.Since(start))
+		}
+	}()
+	h.next.ServeHTTP(rec, withBody(r, ctx, c.body))
+	panicked = false
+
+	status := rec.Status()
+	elapsed := time.Since(start)
+	switch {
+	case l.isLost():
+		l.stop()
+		m.log.LogAttrs(r.Context(), slog.LevelWarn, "idempotency lease lost while the handler ran: response delivered, not stored",
+			slog.String("key", c.Key), slog.String("trace_id", httpx.TraceID(r.Context())))
+	case rec.Hijacked():
+		// The connection left HTTP: whatever the handler did, it did.
+		m.tombstone(r, rec, outer, c, l, elapsed)
+	case r.Method == http.MethodHead || neverStored(status) || !m.shouldStore(status):
+		l.stop()
+		m.release(r, c, "status not stored by policy", status, elapsed)
+	case !rec.Storable():
+		m.tombstone(r, rec, outer, c, l, elapsed)
+	default:
+		m.complete(r, rec, outer, c, l, elapsed)
+	}
+	if err := rec.Commit(); err != nil && !errors.Is(err, recorder.ErrDiscarded) {
+		m.log.LogAttrs(r.Context(), slog.LevelDebug, "idempotency: sending the response failed",
+			slog.String("key", c.Key), slog.Any("error", err))
+	}
+}
+
+// complete stores the response for replay.
+func (m *idempotency) complete(r *http.Request, rec *recorder.Recorder, outer http.Header, c *claimed, l *lease, elapsed time.Duration) {
+	stored := &Record{
+		State:       StateCompleted,
+		Fingerprint: c.fp,
+		Fence:       c.Fence,
+		Status:      rec.Status(),
+		Header:      m.headerFilter.filter(rec.Snapshot(), outer),
+		Body:        rec.Body(),
+		ExpiresAt:   time.Now().Add(m.completedTTL),
+	}
+	if m.store1(r, c, l, stored, EventStored, elapsed) {
+		setExpires(rec.CommitHeader(), stored.ExpiresAt)
+		if m.cache != nil {
+			stored.Body = append([]byte(nil), stored.Body...) // rec's buffer is pooled
+			m.cache.put(c.Key, stored)
+		}
+	}
+}
+
+// tombstone stores what is known of a response that cannot be replayed
+// (streamed, hijacked, too large), so that a retry never runs the handler
+// again: its status, the headers the policy keeps (Location among them),
+// the body's size and, when it was fully captured, its SHA-256.
+func (m *idempotency) tombstone(r *http.Request, rec *recorder.Recorder, outer http.Header, c *claimed, l *lease, elapsed time.Duration) {
+	ts := &Record{
+		State:       StateTombstone,
+		Fingerprint: c.fp,
+		Fence:       c.Fence,
+		Status:      rec.Status(),
+		Header:      m.headerFilter.filter(rec.Snapshot(), outer),
+		BodySize:    rec.BytesWritten(),
+		ExpiresAt:   time.Now().Add(m.completedTTL),
+	}
+	if !rec.Truncated() && !rec.Hijacked() { // a hijacked body bypasses the recorder
+		ts.BodySHA256 = sha256.Sum256(rec.Body())
+	}
+	m.log.LogAttrs(r.Context(), slog.LevelInfo, "idempotency: response not replayable, storing a tombstone",
+		slog.String("key", c.Key), slog.String("reason", unstorableReason(rec)), slog.Int("status", ts.Status),
+		slog.Int64("body_bytes", ts.BodySize))
+	if m.store1(r, c, l, ts, EventTombstoned, elapsed) {
+		setExpires(rec.CommitHeader(), ts.ExpiresAt)
+	}
+}
+
+func unstorableReason(rec *recorder.Recorder) string {
+	if rec.Hijacked() {
+		return "connection hijacked"
+	}
+	return rec.Reason()
+}
+
+// store1 writes a final record (completed or tombstone) under the claim and
+// reports whether it was written now. When the store fails, the record is
+// written in the background as soon as the store answers again, while the
+// lease keeps the claim alive: the handler ran, so a retry must see
+// "processing" meanwhile, never run it a second time.
+func (m *idempotency) store1(r *http.Request, c *claimed, l *lease, rec *Record, ok EventKind, elapsed time.Duration) bool {
+	ctx, cancel := m.detached(r)
+	err := m.store.Complete(ctx, c.Key, c.token, rec, m.completedTTL)
+	cancel()
+	if err == nil {
+		l.stop()
+		m.emit(Event{Kind: ok, Request: r, Key: c.Key, Status: rec.Status, Duration: elapsed})
+		return true
+	}
+	if errors.Is(err, ErrLeaseLost) {
+		l.stop()
+		m.emit(Event{Kind: EventLeaseLost, Request: r, Key: c.Key, Status: rec.Status, Err: err})
+		m.log.LogAttrs(r.Context(), slog.LevelError, "idempotency: lease lost before the response was stored; response delivered, not stored",
+			slog.String("key", c.Key), slog.String("trace_id", httpx.TraceID(r.Context())), slog.Any("error", err))
+		return false
+	}
+	m.emit(Event{Kind: EventStoreError, Request: r, Key: c.Key, Status: rec.Status, Err: err})
+	m.log.LogAttrs(r.Context(), slog.LevelError,
+		"idempotency: storing the response failed; delivering it and retrying the store in the background while the claim is kept",
+		slog.String("key", c.Key), slog.String("trace_id", httpx.TraceID(r.Context())),
+		slog.Int("status", rec.Status), slog.Any("error", err))
+	pending := *rec
+	pending.Body = append([]byte(nil), rec.Body...) // rec's buffer is pooled
+	go m.completeLater(r, c, l, &pending, ok)
+	return false
+}
+
+// completeLater retries a failed final write with backoff, for at most
+// ProcessingTTL, while the lease keeps the claim alive. A completed record
+// that keeps failing (a store refusing its size, say) is downgraded to a
+// tombstone after three attempts: "cannot replay" beats "runs again". When
+// time runs out, renewal stops and the claim expires ProcessingTTL later.
+func (m *idempotency) completeLater(r *http.Request, c *claimed, l *lease, rec *Record, ok EventKind) {
+	defer l.stop()
+	deadline := time.Now().Add(m.processingTTL)
+	delay := 50 * time.Millisecond
+	for attempt := 1; time.Now().Before(deadline); attempt++ {
+		time.Sleep(delay)
+		delay = min(delay*2, 2*time.Second)
+		if l.isLost() {
+			break
+		}
+		if attempt == 4 && rec.State == StateCompleted {
+			rec = &Record{State: StateTombstone, Fingerprint: rec.Fingerprint, Fence: rec.Fence,
+				Status: rec.Status, Header: rec.Header, BodySize: int64(len(rec.Body)),
+				BodySHA256: sha256.Sum256(rec.Body), ExpiresAt: rec.ExpiresAt}
+			ok = EventTombstoned
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), m.storeTimeout)
+		err := m.store.Complete(ctx, c.Key, c.token, rec, m.completedTTL)
+		cancel()
+		switch {
+		case err == nil:
+			m.emit(Event{Kind: ok, Request: r, Key: c.Key, Status: rec.Status})
+			m.log.LogAttrs(context.Background(), slog.LevelInfo, "idempotency: record stored after an earlier failure",
+				slog.String("key", c.Key), slog.String("state", rec.State.String()), slog.Int("attempts", attempt+1))
+			return
+		case errors.Is(err, ErrLeaseLost):
+			m.emit(Event{Kind: EventLeaseLost, Request: r, Key: c.Key, Status: rec.Status, Err: err})
+			return
+		}
+	}
+	m.log.LogAttrs(context.Background(), slog.LevelError,
+		"idempotency: the response could not be stored; the claim expires after ProcessingTTL and a retry may then run the handler again",
+		slog.String("key", c.Key))
+}
+
+// release deletes the claim so that a retry runs the handler again.
+func (m *idempotency) release(r *http.Request, c *claimed, why string, status int, elapsed time.Duration) {
+	ctx, cancel := m.detached(r)
+	err := m.store.Release(ctx, c.Key, c.token)
+	cancel()
+	if err != nil {
+		kind := EventStoreError
+		if errors.Is(err, ErrLeaseLost) {
+			kind = EventLeaseLost
+		}
+		m.emit(Event{Kind: kind, Request: r, Key: c.Key, Status: status, Err: err})
+		m.log.LogAttrs(r.Context(), slog.LevelWarn, "idempotency: releasing the key failed; retries wait for ProcessingTTL",
+			slog.String("key", c.Key), slog.String("reason", why), slog.Any("error", err))
+		return
+	}
+	m.emit(Event{Kind: EventReleased, Request: r, Key: c.Key, Status: status, Duration: elapsed})
+	m.log.LogAttrs(r.Context(), slog.LevelDebug, "idempotency: key released",
+		slog.String("key", c.Key), slog.String("reason", why), slog.Int("status", status))
+}
+
+// detached returns a context for the final store writes: not cancelled when
+// the client goes away (the classic retry case), bounded by the store timeout.
+func (m *idempotency) detached(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(r.Context()), m.storeTimeout)
+}
