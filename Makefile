@@ -36,10 +36,22 @@ fuzz:
 ## bench: Go benchmarks against real Valkey, then the load benchmark
 bench:
 	@vs=$$($(ENSURE) valkey-server valkey-server VALKEY_SERVER) || exit 1; \
-	VALKEY_SERVER=$$vs IDEMKIT_REQUIRE_VALKEY=1 $(MAKE) --no-print-directory bench-go
+	VALKEY_SERVER=$$vs IDEMKIT_REQUIRE_VALKEY=1 $(MAKE) --no-print-directory bench-go bench-load
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## bench-load: find (or install) wrk and valkey-server, then the load benchmark (internal/loadbench):
+## bare vs idemkit (memory, Valkey, Valkey + replay cache) vs naive GET-then-SET, same-key bursts,
+## and the 1M-key memory store check. Quick run: make bench-load LOADBENCH_ARGS=-test.short
+## More flags (after -args): -loadbench.duration=5s -loadbench.rounds=3 -loadbench.profile=DIR -loadbench.out=FILE
+LOADBENCH_ARGS ?=
+bench-load:
+	@vs=$$($(ENSURE) valkey-server valkey-server VALKEY_SERVER) || exit 1; \
+	wrk=$$($(ENSURE) wrk wrk WRK) || exit 1; \
+	echo "using valkey-server: $$vs ($$($$vs --version | cut -d' ' -f3)), wrk: $$wrk"; \
+	VALKEY_SERVER=$$vs WRK=$$wrk IDEMKIT_REQUIRE_VALKEY=1 IDEMKIT_LOADBENCH=1 \
+	$(GO) test -run '^(TestLoad|TestMemoryStoreMillionKeys)$$' -count=1 -v -timeout 60m ./internal/loadbench -args $(LOADBENCH_ARGS)
 
 clean:
 	$(GO) clean -testcache
