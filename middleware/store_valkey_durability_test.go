@@ -161,7 +161,8 @@ func TestValkeyStoreReplicaAckTimeout(t *testing.T) {
 	replica := valkeytest.StartReplica(t, primary)
 	client := primary.Client(t)
 	plain := middleware.NewValkeyStore(client)
-	acked := middleware.NewValkeyStore(client, middleware.WithReplicaAcks(1, 50*time.Millisecond))
+	// Long enough for a loaded CI machine to ack in the setup steps.
+	acked := middleware.NewValkeyStore(client, middleware.WithReplicaAcks(1, 500*time.Millisecond))
 	const token = "0123456789abcdef0123456789abcdef"
 	body := []byte(`{"id":"bk_1"}`)
 
@@ -251,7 +252,7 @@ func TestValkeyStoreReplicaAckTimeout(t *testing.T) {
 func TestValkeyStoreReplicaAckCompleteRetried(t *testing.T) {
 	primary := valkeytest.StartServer(t)
 	replica := valkeytest.StartReplica(t, primary)
-	s := middleware.NewValkeyStore(primary.Client(t), middleware.WithReplicaAcks(1, 50*time.Millisecond))
+	s := middleware.NewValkeyStore(primary.Client(t), middleware.WithReplicaAcks(1, 500*time.Millisecond))
 	ctx := t.Context()
 	key, rec := storedKey(), processingRecord("0123456789abcdef0123456789abcdef")
 	done := completedRecord(rec.Token, []byte(`{"id":"bk_1"}`))
@@ -459,9 +460,10 @@ func TestValkeyStoreReplicaAcksCluster(t *testing.T) {
 func TestDurabilityMiddlewareReplicaAck(t *testing.T) {
 	primary := valkeytest.StartServer(t)
 	replica := valkeytest.StartReplica(t, primary)
-	store := middleware.NewValkeyStore(primary.Client(t), middleware.WithReplicaAcks(1, 50*time.Millisecond))
+	store := middleware.NewValkeyStore(primary.Client(t), middleware.WithReplicaAcks(1, 500*time.Millisecond))
 	var runs atomic.Int32
 	cfg := middleware.DefaultIdempotencyConfig(store)
+	cfg.StoreTimeout = 2 * time.Second // longer than the ack timeout: the ack decides
 	var mu sync.Mutex
 	var keys []string
 	cfg.OnEvent = func(e middleware.Event) {

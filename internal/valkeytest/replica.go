@@ -25,9 +25,13 @@ func StartReplica(t testing.TB, primary *Server, opts ...Option) *Server {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	for {
+		// In sync from both sides: the replica's link is up, and the
+		// primary lists it online (before that, WAIT cannot count it).
 		info, err := r.Do(ctx, "INFO", "replication")
-		if err == nil && strings.Contains(info, "master_link_status:up") &&
-			strings.Contains(info, "master_sync_in_progress:0") {
+		pinfo, perr := primary.Do(ctx, "INFO", "replication")
+		if err == nil && perr == nil && strings.Contains(info, "master_link_status:up") &&
+			strings.Contains(info, "master_sync_in_progress:0") &&
+			strings.Contains(pinfo, "port="+strconv.Itoa(r.Port)+",state=online") && acksWrites(ctx, primary) {
 			return r
 		}
 		select {
@@ -36,4 +40,13 @@ func StartReplica(t testing.TB, primary *Server, opts ...Option) *Server {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// acksWrites reports whether a write on primary is acknowledged by a
+// replica within 100ms: a replica listed online starts acknowledging only
+// after its first REPLCONF ACK, and until then WAIT cannot count it.
+func acksWrites(ctx context.Context, primary *Server) bool {
+	replies, err := pipeline(ctx, primary.Addr,
+		[]string{"SET", "valkeytest:sync", "1"}, []string{"WAIT", "1", "100"}, []string{"DEL", "valkeytest:sync"})
+	return err == nil && len(replies) == 3 && replies[1] == "1"
 }

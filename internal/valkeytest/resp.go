@@ -15,10 +15,20 @@ import (
 // deliberately independent of valkey-go, so the harness can probe a server
 // (PING, CLUSTER INFO, DEBUG SLEEP) without a client's reconnect logic.
 func do(ctx context.Context, addr string, args ...string) (string, error) {
+	replies, err := pipeline(ctx, addr, args)
+	if err != nil {
+		return "", err
+	}
+	return replies[0], nil
+}
+
+// pipeline sends commands over one fresh connection, in order, and returns
+// their replies; the first error reply ends it.
+func pipeline(ctx context.Context, addr string, cmds ...[]string) ([]string, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer conn.Close()
 	if dl, ok := ctx.Deadline(); ok {
@@ -28,14 +38,25 @@ func do(ctx context.Context, addr string, args ...string) (string, error) {
 	defer stop()
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+	for _, args := range cmds {
+		fmt.Fprintf(&b, "*%d\r\n", len(args))
+		for _, a := range args {
+			fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+		}
 	}
 	if _, err := io.WriteString(conn, b.String()); err != nil {
-		return "", err
+		return nil, err
 	}
-	return readReply(bufio.NewReader(conn))
+	r := bufio.NewReader(conn)
+	replies := make([]string, 0, len(cmds))
+	for range cmds {
+		reply, err := readReply(r)
+		if err != nil {
+			return replies, err
+		}
+		replies = append(replies, reply)
+	}
+	return replies, nil
 }
 
 func readReply(r *bufio.Reader) (string, error) {
