@@ -55,6 +55,7 @@ type idempotency struct {
 	log           *slog.Logger
 	onEvent       func(Event)
 	writeError    func(http.ResponseWriter, *http.Request, error)
+	inProcess     bool // the store never blocks: no per-call timeouts
 	cache         *ReplayCache
 	wait          waiting // wait-and-replay policy (wait.go)
 }
@@ -84,6 +85,7 @@ func newIdempotency(cfg IdempotencyConfig) *idempotency {
 		wait:          newWaiting(cfg),
 	}
 	m.renewEvery = m.processingTTL / 3
+	_, m.inProcess = cfg.Store.(inProcessStore)
 	if m.shouldStore == nil {
 		m.shouldStore = StoreSuccess
 	}
@@ -171,9 +173,7 @@ func (h *idempotencyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	token := newToken()
 	claim := m.newClaim(token, fp)
-	// Not cancelled by a client that leaves mid-claim: a claim cut off after
-	// the store applied it would block the key for ProcessingTTL.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), m.storeTimeout)
+	ctx, cancel := m.detached(r)
 	start := time.Now()
 	existing, err := m.store.Claim(ctx, skey, claim, m.processingTTL)
 	cancel()

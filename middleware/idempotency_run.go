@@ -208,8 +208,19 @@ func (m *idempotency) release(r *http.Request, c *claimed, why string, status in
 		slog.String("key", c.Key), slog.String("reason", why), slog.Int("status", status))
 }
 
-// detached returns a context for the final store writes: not cancelled when
-// the client goes away (the classic retry case), bounded by the store timeout.
+// detached returns a context for store calls: not cancelled when the
+// client goes away (the classic retry case: a claim or final write cut off
+// half-way would block the key), bounded by the store timeout. A store in
+// this process never blocks, so it gets no timer at all.
 func (m *idempotency) detached(r *http.Request) (context.Context, context.CancelFunc) {
+	if m.inProcess {
+		return context.Background(), noCancel
+	}
 	return context.WithTimeout(context.WithoutCancel(r.Context()), m.storeTimeout)
 }
+
+func noCancel() {}
+
+// inProcessStore is implemented by stores whose calls never block on I/O
+// (MemoryStore): the middleware then skips per-call timeouts.
+type inProcessStore interface{ inProcess() }

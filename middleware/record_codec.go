@@ -289,7 +289,12 @@ func appendString(b []byte, s string) []byte {
 // decodeRecord decodes an encoded record. The result shares no memory with
 // b. Truncated, oversized or unknown input is an error wrapping
 // errCorruptRecord; no length field is trusted beyond the bytes present.
-func decodeRecord(b []byte) (*Record, error) {
+func decodeRecord(b []byte) (*Record, error) { return decodeRecordString(string(b)) }
+
+// decodeRecordString decodes an encoded record held in a string, as a
+// Valkey reply is: header values and the token share its memory (strings
+// are immutable); the body is the one copy made.
+func decodeRecordString(b string) (*Record, error) {
 	if len(b) < 3 {
 		return nil, fmt.Errorf("%w: %d bytes", errCorruptRecord, len(b))
 	}
@@ -305,7 +310,7 @@ func decodeRecord(b []byte) (*Record, error) {
 	if len(b) < fixedEnd {
 		return nil, fmt.Errorf("%w: truncated at %d of %d bytes", errCorruptRecord, len(b), fixedEnd)
 	}
-	blockLen, k := binary.Uvarint(b[fixedEnd:])
+	blockLen, k := uvarintString(b[fixedEnd:])
 	if k <= 0 || blockLen > uint64(len(b)-fixedEnd-k) {
 		return nil, fmt.Errorf("%w: bad header block length", errCorruptRecord)
 	}
@@ -314,27 +319,24 @@ func decodeRecord(b []byte) (*Record, error) {
 
 	// Count and validate before allocating, so allocation sizes come from
 	// bytes actually present.
-	names, values, err := parseHeaderBlock(b[blockStart:metaEnd], "", nil, nil)
+	block := b[blockStart:metaEnd]
+	names, values, err := parseHeaderBlock(block, nil, nil)
 	if err != nil {
 		return nil, err
 	}
-
-	// One string holds the token and every literal header string.
-	meta := string(b[3:metaEnd])
 	rec := &Record{
 		State:  state,
-		Token:  meta[:n],
-		Status: int(binary.BigEndian.Uint16(b[35+n:])),
+		Token:  b[3 : 3+n],
+		Status: int(uint16(b[35+n])<<8 | uint16(b[36+n])),
 	}
 	copy(rec.Fingerprint[:], b[3+n:35+n])
-	if ms := int64(binary.BigEndian.Uint64(b[expiresAtOffset+n:])); ms != 0 {
+	if ms := int64(beUint64(b[expiresAtOffset+n:])); ms != 0 {
 		rec.ExpiresAt = time.UnixMilli(ms)
 	}
-	rec.Fence = binary.BigEndian.Uint64(b[expiresAtOffset+8+n:])
+	rec.Fence = beUint64(b[expiresAtOffset+8+n:])
 	if names > 0 {
 		rec.Header = make(http.Header, names)
-		block := meta[blockStart-3:]
-		if _, _, err := parseHeaderBlock(nil, block, rec.Header, make([]string, values)); err != nil {
+		if _, _, err := parseHeaderBlock(block, rec.Header, make([]string, values)); err != nil {
 			return nil, err
 		}
 	}
@@ -344,7 +346,7 @@ func decodeRecord(b []byte) (*Record, error) {
 			return nil, fmt.Errorf("%w: truncated tombstone", errCorruptRecord)
 		}
 		copy(rec.BodySHA256[:], rest)
-		size, k := binary.Uvarint(rest[len(rec.BodySHA256):])
+		size, k := uvarintString(rest[len(rec.BodySHA256):])
 		if k <= 0 || size > math.MaxInt64 || len(rest) != len(rec.BodySHA256)+k {
 			return nil, fmt.Errorf("%w: bad tombstone trailer", errCorruptRecord)
 		}
@@ -352,21 +354,34 @@ func decodeRecord(b []byte) (*Record, error) {
 		return rec, nil
 	}
 	if len(rest) > 0 {
-		rec.Body = bytes.Clone(rest)
+		rec.Body = []byte(rest)
 	}
 	return rec, nil
 }
 
-// parseHeaderBlock parses a header block given as bytes (b, counting only)
-// or as a string (s, filling h with values backed by vals). It returns the
-// number of names and values.
-func parseHeaderBlock(b []byte, s string, h http.Header, vals []string) (names, values int, err error) {
-	p := blockParser{b: b, s: s, fill: h != nil}
-	if !p.fill {
-		p.end = len(b)
-	} else {
-		p.end = len(s)
+// beUint64 reads a big-endian uint64 from the start of s.
+func beUint64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0])<<56 | uint64(s[1])<<48 | uint64(s[2])<<40 | uint64(s[3])<<32 |
+		uint64(s[4])<<24 | uint64(s[5])<<16 | uint64(s[6])<<8 | uint64(s[7])
+}
+
+// uvarintString is binary.Uvarint on a string.
+func uvarintString(s string) (uint64, int) {
+	p := blockParser{s: s, end: len(s)}
+	x, ok := p.uvarint()
+	if !ok {
+		return 0, 0
 	}
+	return x, p.off
+}
+
+// parseHeaderBlock parses a header block. With h nil it only counts and
+// validates; otherwise it fills h with values backed by vals and by s. It
+// returns the number of names and values.
+func parseHeaderBlock(s string, h http.Header, vals []string) (names, values int, err error) {
+	p := blockParser{s: s, end: len(s)}
+	fill := h != nil
 	count, ok := p.uvarint()
 	if !ok || count > uint64(p.end) {
 		return 0, 0, fmt.Errorf("%w: bad header count", errCorruptRecord)
@@ -386,12 +401,12 @@ func parseHeaderBlock(b []byte, s string, h http.Header, vals []string) (names, 
 			if !ok {
 				return 0, 0, fmt.Errorf("%w: bad header value", errCorruptRecord)
 			}
-			if p.fill {
+			if fill {
 				vals[values] = v
 			}
 			values++
 		}
-		if p.fill {
+		if fill {
 			vs := vals[start:values:values]
 			if prev, dup := h[name]; dup {
 				vs = append(prev, vs...) // prev has no spare capacity: this copies
@@ -406,20 +421,11 @@ func parseHeaderBlock(b []byte, s string, h http.Header, vals []string) (names, 
 	return names, values, nil
 }
 
-// blockParser reads uvarints and strings from either bytes or a string.
+// blockParser reads uvarints and strings from a string.
 type blockParser struct {
-	b    []byte
-	s    string
-	fill bool
-	off  int
-	end  int
-}
-
-func (p *blockParser) at(i int) byte {
-	if p.fill {
-		return p.s[i]
-	}
-	return p.b[i]
+	s   string
+	off int
+	end int
 }
 
 func (p *blockParser) uvarint() (uint64, bool) {
@@ -428,7 +434,7 @@ func (p *blockParser) uvarint() (uint64, bool) {
 		if p.off >= p.end {
 			return 0, false
 		}
-		c := p.at(p.off)
+		c := p.s[p.off]
 		p.off++
 		if shift == 63 && c > 1 {
 			return 0, false
@@ -459,8 +465,5 @@ func (p *blockParser) str() (string, bool) {
 	}
 	start := p.off
 	p.off += int(l)
-	if p.fill {
-		return p.s[start:p.off], true
-	}
-	return "", true
+	return p.s[start:p.off], true
 }

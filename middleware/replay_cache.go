@@ -3,7 +3,10 @@ package middleware
 import (
 	"container/list"
 	"hash/maphash"
+	"net/http"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,19 +24,23 @@ type ReplayCache struct {
 
 const replayShards = 16
 
+// replayShard is a CLOCK approximation of LRU: a hit takes only the read
+// lock and sets the entry's referenced bit; eviction, under the write lock,
+// gives referenced entries at the back a second chance.
 type replayShard struct {
-	mu         sync.Mutex
+	mu         sync.RWMutex
 	entries    map[string]*list.Element
-	lru        list.List // front: most recently used
+	lru        list.List // front: most recently inserted or given a second chance
 	bytes      int64
 	maxEntries int
 	maxBytes   int64
 }
 
 type replayEntry struct {
-	key  string
-	rec  *Record
-	size int64
+	key        string
+	rec        *Record
+	size       int64
+	referenced atomic.Bool
 }
 
 // NewReplayCache returns a cache holding at most maxEntries records and
@@ -61,18 +68,25 @@ func (c *ReplayCache) shard(key string) *replayShard {
 // shared: callers must not modify it.
 func (c *ReplayCache) get(key string) *Record {
 	s := c.shard(key)
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
 	el, ok := s.entries[key]
 	if !ok {
+		s.mu.RUnlock()
 		return nil
 	}
 	e := el.Value.(*replayEntry)
+	s.mu.RUnlock()
 	if !c.now().Before(e.rec.ExpiresAt) {
-		s.removeLocked(el)
+		s.mu.Lock()
+		if cur, ok := s.entries[key]; ok && cur == el {
+			s.removeLocked(el)
+		}
+		s.mu.Unlock()
 		return nil
 	}
-	s.lru.MoveToFront(el)
+	if !e.referenced.Load() {
+		e.referenced.Store(true)
+	}
 	return e.rec
 }
 
@@ -82,6 +96,7 @@ func (c *ReplayCache) put(key string, rec *Record) {
 	if rec.State != StateCompleted || !c.now().Before(rec.ExpiresAt) {
 		return
 	}
+	rec = ownStrings(rec)
 	size := recordSize(key, rec)
 	s := c.shard(key)
 	s.mu.Lock()
@@ -92,8 +107,15 @@ func (c *ReplayCache) put(key string, rec *Record) {
 	if el, ok := s.entries[key]; ok {
 		s.removeLocked(el)
 	}
-	for s.lru.Len() > 0 && (s.lru.Len() >= s.maxEntries || s.bytes+size > s.maxBytes) {
-		s.removeLocked(s.lru.Back())
+	for chances := s.lru.Len(); s.lru.Len() > 0 && (s.lru.Len() >= s.maxEntries || s.bytes+size > s.maxBytes); {
+		back := s.lru.Back()
+		if e := back.Value.(*replayEntry); chances > 0 && e.referenced.Load() {
+			e.referenced.Store(false) // second chance
+			s.lru.MoveToFront(back)
+			chances--
+			continue
+		}
+		s.removeLocked(back)
 	}
 	s.entries[key] = s.lru.PushFront(&replayEntry{key: key, rec: rec, size: size})
 	s.bytes += size
@@ -110,9 +132,9 @@ func (c *ReplayCache) Len() int {
 	n := 0
 	for i := range c.shards {
 		s := &c.shards[i]
-		s.mu.Lock()
+		s.mu.RLock()
 		n += s.lru.Len()
-		s.mu.Unlock()
+		s.mu.RUnlock()
 	}
 	return n
 }
@@ -127,4 +149,24 @@ func recordSize(key string, rec *Record) int64 {
 		}
 	}
 	return n
+}
+
+// ownStrings returns rec with header strings of their own: a record decoded
+// from a Valkey reply shares the reply's memory, body included, and a cached
+// header must not keep that alive for its whole life.
+func ownStrings(rec *Record) *Record {
+	if len(rec.Header) == 0 {
+		return rec
+	}
+	c := *rec
+	c.Header = make(http.Header, len(rec.Header))
+	for name, vals := range rec.Header {
+		vs := make([]string, len(vals))
+		for i, v := range vals {
+			vs[i] = strings.Clone(v)
+		}
+		c.Header[strings.Clone(name)] = vs
+	}
+	c.Token = ""
+	return &c
 }

@@ -180,6 +180,8 @@ func (s *MemoryStore) Claim(ctx context.Context, key string, rec *Record, ttl ti
 	return nil, ErrStoreFull
 }
 
+func (*MemoryStore) inProcess() {}
+
 // Complete implements [Store.Complete].
 func (s *MemoryStore) Complete(ctx context.Context, key, token string, rec *Record, ttl time.Duration) error {
 	if err := ctx.Err(); err != nil {

@@ -172,10 +172,12 @@ func (s *ValkeyStore) Claim(ctx context.Context, key string, rec *Record, ttl ti
 	build := func() valkey.Completed {
 		return s.client.B().Set().Key(key).Value(valkey.BinaryString(val)).Nx().Get().PxMilliseconds(ttl.Milliseconds()).Build()
 	}
-	var existing []byte
+	// ToString, not AsBytes: the reply's string is decoded in place, so a
+	// replay copies the stored body once, not twice.
+	var existing string
 	if s.acks > 0 {
 		res, acked, werr := s.writeAcked(ctx, build)
-		existing, err = res.AsBytes()
+		existing, err = res.ToString()
 		if valkey.IsValkeyNil(err) {
 			if err := s.ackError("claim", acked, werr); err != nil {
 				s.releaseUnacked(ctx, key, rec.Token)
@@ -184,7 +186,7 @@ func (s *ValkeyStore) Claim(ctx context.Context, key string, rec *Record, ttl ti
 			return nil, nil
 		}
 	} else {
-		existing, err = s.client.Do(ctx, build()).AsBytes()
+		existing, err = s.client.Do(ctx, build()).ToString()
 		if valkey.IsValkeyNil(err) {
 			return nil, nil
 		}
@@ -192,7 +194,7 @@ func (s *ValkeyStore) Claim(ctx context.Context, key string, rec *Record, ttl ti
 	if err != nil {
 		return nil, fmt.Errorf("idempotency: valkey claim: %w", err)
 	}
-	got, err := decodeRecord(existing)
+	got, err := decodeRecordString(existing)
 	if err != nil {
 		return nil, fmt.Errorf("idempotency: valkey claim: %w", err)
 	}
