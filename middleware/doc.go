@@ -53,6 +53,13 @@
 // stored. Store writes after the handler use a context that survives the
 // client's disconnect.
 //
+// # Quotas
+//
+// [IdempotencyConfig.Quota] limits, per scope, the keys in flight and the
+// bytes of stored responses; a new key over a limit is answered 429
+// IDEMPOTENCY_QUOTA_EXCEEDED with Retry-After, while replays are never
+// refused. The store enforces it atomically ([QuotaStore]).
+//
 // # Stores
 //
 // [MemoryStore] is the embedded default: bounded, for one process.

@@ -58,6 +58,7 @@ type idempotency struct {
 	inProcess     bool // the store never blocks: no per-call timeouts
 	cache         *ReplayCache
 	wait          waiting // wait-and-replay policy (wait.go)
+	quota         Quota   // per-scope limits (quota.go); store is then bound to it
 }
 
 func newIdempotency(cfg IdempotencyConfig) *idempotency {
@@ -83,7 +84,9 @@ func newIdempotency(cfg IdempotencyConfig) *idempotency {
 		writeError:    cfg.ErrorHandler,
 		cache:         cfg.ReplayCache,
 		wait:          newWaiting(cfg),
+		quota:         cfg.Quota,
 	}
+	m.store = m.withQuota(cfg.Store)
 	m.renewEvery = m.processingTTL / 3
 	_, m.inProcess = cfg.Store.(inProcessStore)
 	if m.shouldStore == nil {
@@ -156,7 +159,7 @@ func (h *idempotencyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if m.scope != nil {
 		scope = m.scope(r)
 	}
-	skey := storageKey(m.prefix, scope, key)
+	skey := m.storageKey(scope, key)
 	p, err := readPrint(r.Method, r.URL.Path, r.URL.RawQuery, scope, r.Body, m.maxBody)
 	if err != nil {
 		m.bodyError(w, r, err)
@@ -185,6 +188,10 @@ func (h *idempotencyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			cancel()
 		}
 		m.writeError(w, r, errs.ErrClientClosedRequest.Wrap(context.Cause(r.Context())))
+		return
+	}
+	if qe := asQuotaError(err); qe != nil {
+		m.quotaExceeded(w, r, skey, qe)
 		return
 	}
 	if err != nil {

@@ -114,6 +114,16 @@ type IdempotencyConfig struct {
 	// expire, so the cache is always consistent with the store. Default:
 	// none.
 	ReplayCache *ReplayCache
+	// Quota limits, per scope, the keys in PROCESSING state and the bytes
+	// of stored responses (see [Quota]); a claim over a limit is answered
+	// 429 IDEMPOTENCY_QUOTA_EXCEEDED with Retry-After and the handler does
+	// not run. The store must implement [QuotaStore] (MemoryStore and
+	// ValkeyStore do; Idempotency panics otherwise), and KeyPrefix must not
+	// contain braces. With a quota, stored keys become
+	// KeyPrefix{scope-hash}key-hash so that a scope's records and accounting
+	// share one Valkey Cluster hash slot. Default: zero, no limits, and the
+	// store and key layout are exactly as without quotas.
+	Quota Quota
 	// ErrorHandler writes the middleware's error answers (400, 413, 422,
 	// 503, 409). Default httpx.WriteError.
 	ErrorHandler func(http.ResponseWriter, *http.Request, error)

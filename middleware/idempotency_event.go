@@ -39,8 +39,12 @@ const (
 	// context.DeadlineExceeded when the wait ran out, context.Canceled when
 	// the client left, or the store error that ended it. The outcome follows
 	// as its own event: EventReplayed, EventAcquired (takeover after the
-	// first released its claim), EventInProgress or EventStoreError.
+	// first released its claim), EventInProgress, EventStoreError or
+	// EventQuotaExceeded (the takeover was refused by the quota).
 	EventWaited
+	// EventQuotaExceeded: a new claim was refused by the scope's [Quota]
+	// (429); Err is the [*QuotaError] naming the limit.
+	EventQuotaExceeded
 )
 
 var eventNames = [...]string{
@@ -56,6 +60,7 @@ var eventNames = [...]string{
 	EventTombstoned:    "tombstoned",
 	EventNotReplayable: "not-replayable",
 	EventWaited:        "waited",
+	EventQuotaExceeded: "quota-exceeded",
 }
 
 // String returns the event's metric-friendly name, e.g. "in-progress".
@@ -77,7 +82,8 @@ type Event struct {
 	// Status is the response status, when there is one.
 	Status int
 	// Err is the cause of EventStoreError, EventLeaseLost and
-	// EventInvalidKey, and why an EventWaited ended early.
+	// EventInvalidKey, the [*QuotaError] of EventQuotaExceeded, and why an
+	// EventWaited ended early.
 	Err error
 	// Duration is how long the store call (or, for EventStored and
 	// EventReleased, the handler) took.

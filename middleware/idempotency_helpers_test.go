@@ -15,6 +15,7 @@ import (
 
 	"github.com/idemkit/idemkit/internal/valkeytest"
 	"github.com/idemkit/idemkit/middleware"
+	"github.com/valkey-io/valkey-go"
 )
 
 // backend is a store under test. Valkey backends share one server (or
@@ -24,6 +25,8 @@ type backend struct {
 	store middleware.Store
 	// server is the standalone Valkey server, for fault tests (nil otherwise).
 	server *valkeytest.Server
+	// client is the Valkey backends' client, to inspect keys (nil for memory).
+	client valkey.Client
 }
 
 // backends returns the memory store, a standalone Valkey and a 3-master
@@ -32,9 +35,11 @@ func backends(t *testing.T) []backend {
 	t.Helper()
 	bs := []backend{{name: "memory", store: middleware.NewMemoryStore()}}
 	s := valkeytest.StartServer(t)
-	bs = append(bs, backend{name: "valkey", store: middleware.NewValkeyStore(s.Client(t)), server: s})
+	sc := s.Client(t)
+	bs = append(bs, backend{name: "valkey", store: middleware.NewValkeyStore(sc), server: s, client: sc})
 	c := valkeytest.StartCluster(t)
-	bs = append(bs, backend{name: "cluster", store: middleware.NewValkeyStore(c.Client(t))})
+	cc := c.Client(t)
+	bs = append(bs, backend{name: "cluster", store: middleware.NewValkeyStore(cc), client: cc})
 	return bs
 }
 

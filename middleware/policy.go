@@ -36,6 +36,12 @@ type Policy struct {
 	ResponseHeaders map[string]string `json:"response_headers"`
 	// Scoped reports whether keys are namespaced per caller.
 	Scoped bool `json:"scoped"`
+	// QuotaMaxInFlight is the most keys one scope may have in progress at
+	// once; 0 means unlimited (see [Quota]).
+	QuotaMaxInFlight int `json:"quota_max_in_flight"`
+	// QuotaMaxStoredBytes is the most bytes of stored responses one scope
+	// may keep within CompletedTTL; 0 means unlimited.
+	QuotaMaxStoredBytes int64 `json:"quota_max_stored_bytes"`
 }
 
 // IdempotencyPolicy returns the contract cfg implements, with defaults
@@ -56,9 +62,11 @@ func IdempotencyPolicy(cfg IdempotencyConfig) Policy {
 		ResponseHeaders: map[string]string{
 			headerReplayed: "true on a replayed answer",
 			HeaderExpires:  "when the key's record expires (HTTP-date)",
-			"Retry-After":  "on in-progress and outage answers",
+			"Retry-After":  "on in-progress, quota (429) and outage answers",
 		},
-		Scoped: m.scope != nil,
+		Scoped:              m.scope != nil,
+		QuotaMaxInFlight:    m.quota.MaxInFlight,
+		QuotaMaxStoredBytes: m.quota.MaxStoredBytes,
 	}
 	p.RetryAfterSeconds, _ = strconv.Atoi(m.retryAfter)
 	if m.inProgress == InProgressConflict {

@@ -99,6 +99,7 @@ type MemoryStore struct {
 	seed       maphash.Seed
 	shards     [memoryShards]memoryShard
 	notify     memoryNotify // waiters' subscriptions (store_memory_notify.go)
+	quota      memoryQuota  // per-scope quota accounting (store_memory_quota.go)
 }
 
 type memoryShard struct {
@@ -194,6 +195,11 @@ func (s *MemoryStore) Complete(ctx context.Context, key, token string, rec *Reco
 	if err != nil {
 		return err
 	}
+	return s.completeEncoded(key, token, val, ttl)
+}
+
+// completeEncoded is Complete of the encoded record val.
+func (s *MemoryStore) completeEncoded(key, token string, val []byte, ttl time.Duration) error {
 	sh := s.shard(key)
 	for attempt := range 2 {
 		_, now := s.clock()

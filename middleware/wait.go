@@ -124,6 +124,11 @@ func (h *idempotencyHandler) await(w http.ResponseWriter, r *http.Request, rec *
 			m.emit(Event{Kind: EventWaited, Request: r, Key: d.skey, Duration: time.Since(start), Err: r.Context().Err()})
 			m.answerExisting(w, r, d.skey, d.fp, rec)
 			return true
+		case asQuotaError(err) != nil: // the first released; taking over would exceed the quota
+			stop()
+			m.emit(Event{Kind: EventWaited, Request: r, Key: d.skey, Duration: time.Since(start), Err: err})
+			m.quotaExceeded(w, r, d.skey, asQuotaError(err))
+			return true
 		case err != nil:
 			stop()
 			m.emit(Event{Kind: EventWaited, Request: r, Key: d.skey, Duration: time.Since(start), Err: err})
