@@ -4,7 +4,7 @@ STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 5s
 ENSURE      := scripts/ensure-tool.sh
 
-.PHONY: run test vet lint test-go fuzz bench bench-go bench-load valkey clean
+.PHONY: run test vet lint test-go fuzz bench bench-go bench-load clean
 
 ## run: start the booking demo on :8080 (in-memory store, or Valkey when VALKEY_ADDR is set)
 run:
@@ -28,6 +28,9 @@ lint:
 test-go:
 	$(GO) test -race -count=1 ./...
 	cd examples && $(GO) test -race -count=1 ./...
+	@echo "Valkey harness (standalone, 3-master cluster, replica) ran, not skipped:"
+	@$(GO) test -count=1 -v -run '^(TestStandaloneSetGet|TestClusterSetGet|TestReplica)$$' ./internal/valkeytest/ | grep -E '^(--- |ok|FAIL)'
+
 
 ## fuzz: run every fuzz target for FUZZTIME (default 5s)
 fuzz:
