@@ -76,11 +76,9 @@ func (m *idempotency) complete(r *http.Request, rec *recorder.Recorder, outer ht
 		ExpiresAt:   time.Now().Add(m.completedTTL),
 	}
 	if m.store1(r, c, l, stored, EventStored, elapsed) {
+		// Not put in the replay cache: most keys are never retried, and a
+		// record enters the cache on its first replay from the store.
 		setExpires(rec.CommitHeader(), stored.ExpiresAt)
-		if m.cache != nil {
-			stored.Body = append([]byte(nil), stored.Body...) // rec's buffer is pooled
-			m.cache.put(c.Key, stored)
-		}
 	}
 }
 

@@ -12,7 +12,9 @@ import (
 
 // ReplayCache is a bounded in-process cache of completed records. A
 // completed record never changes until it expires, so a cached copy can
-// answer a replay with no store round trip; entries are dropped no later
+// answer a replay with no store round trip. A record enters the cache on
+// its first replay from the store (most keys are never retried, so caching
+// every write would spend memory on records nobody asks for again); entries are dropped no later
 // than the record's ExpiresAt, which is never after its expiry in the
 // store. Set [IdempotencyConfig.ReplayCache] to use one; one cache may serve
 // several middleware instances. It is safe for concurrent use.

@@ -22,9 +22,16 @@ func TestReplayCache(t *testing.T) {
 			mw := middleware.Idempotency(cfg)(h)
 			key := newKey()
 			first := do(t, mw, "POST", "/orders", key, `{"a":1}`)
-			calls := store.calls.Load()
-			if calls != 2 {
+			if calls := store.calls.Load(); calls != 2 {
 				t.Fatalf("store calls for the first request = %d, want 2 (claim, complete)", calls)
+			}
+			// The first replay reads the store and fills the cache.
+			if got := do(t, mw, "POST", "/orders", key, `{"a":1}`); got.body != first.body {
+				t.Fatalf("first replay = %q, want %q", got.body, first.body)
+			}
+			calls := store.calls.Load()
+			if calls != 3 {
+				t.Fatalf("store calls after the first replay = %d, want 3", calls)
 			}
 			for range 3 {
 				got := do(t, mw, "POST", "/orders", key, `{"a":1}`)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
 	"path/filepath"
 	"runtime/pprof"
 	"slices"
@@ -37,6 +38,8 @@ var (
 	flagReplayKeys = flag.Int("loadbench.replaykeys", 1000, "keys completed before the replay scenario")
 	flagProfile    = flag.String("loadbench.profile", "", "directory for CPU profiles of idemkit+valkey under new-key and replay (empty: no profiles)")
 	flagOut        = flag.String("loadbench.out", "", "also write the Markdown report to this file")
+	flagMultiplex  = flag.Int("loadbench.multiplex", -1, "valkey-go PipelineMultiplex (-1: the client's default, 2^2 connections)")
+	flagFlushDelay = flag.Duration("loadbench.flushdelay", 0, "valkey-go MaxFlushDelay (0: the client's default, none)")
 )
 
 // loadEnv gates the load benchmark: it takes minutes and wants a quiet
@@ -113,7 +116,15 @@ func TestLoad(t *testing.T) {
 	set := loadSettings()
 	ctx := t.Context()
 	vs := valkeytest.StartServer(t)
-	client := vs.Client(t)
+	opt := valkey.ClientOption{InitAddress: []string{vs.Addr}, DisableCache: true, MaxFlushDelay: *flagFlushDelay}
+	if *flagMultiplex >= 0 {
+		opt.PipelineMultiplex = *flagMultiplex
+	}
+	client, err := valkey.NewClient(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(client.Close)
 	wrk := loadbench.Wrk{Path: wrkPath}
 
 	var out bytes.Buffer
@@ -121,6 +132,8 @@ func TestLoad(t *testing.T) {
 	machine := loadbench.DescribeMachine(valkeyVersion(t, vs), wrkPath)
 	fmt.Fprintf(w, "\n## Load benchmark\n\n")
 	machine.Write(w)
+	fmt.Fprintf(w, "- valkey-go client: PipelineMultiplex %s, MaxFlushDelay %v\n",
+		map[bool]string{true: fmt.Sprint(opt.PipelineMultiplex), false: "default (2)"}[*flagMultiplex >= 0], opt.MaxFlushDelay)
 	fmt.Fprintf(w, "- load: wrk -t%d -c%d, POST %s with a %d-byte JSON body, 201 with a %d-byte JSON body; %v cells after %v warm-up, %d round(s), %d replay keys\n\n",
 		loadbench.DefaultThreads, loadbench.DefaultConnections, loadbench.Path, len(loadbench.RequestBody),
 		len(loadbench.ResponseBody), set.duration, set.warmup, set.rounds, *flagReplayKeys)
@@ -130,15 +143,20 @@ func TestLoad(t *testing.T) {
 	runID := randomHex(4)
 	for round := 1; round <= set.rounds; round++ {
 		flushAll(t, vs)
-		configs := startConfigs(t, client)
-		for _, c := range configs[1:] {
-			seedReplayKeys(t, c.url, *flagReplayKeys)
-		}
 		for _, sc := range loadbench.Scenarios {
 			// Rotate the order each round, so no configuration always runs
 			// first (or right after the warmest cache).
-			for i := range configs {
+			for i := range configNames {
+				// Every cell starts from fresh stores and a collected heap:
+				// records another configuration left in this process's
+				// memory store would make every garbage collection of this
+				// cell mark them, taxing allocation-heavy configurations.
+				configs := startConfigs(t, client)
 				c := configs[(i+round-1)%len(configs)]
+				if sc == loadbench.Replay && c.name != cfgBare {
+					seedReplayKeys(t, c.url, *flagReplayKeys)
+				}
+				runtime.GC()
 				load := loadbench.Load{URL: c.url, Scenario: sc, ReplayKeys: *flagReplayKeys}
 				if set.warmup > 0 {
 					load.Duration = set.warmup
@@ -171,12 +189,12 @@ func TestLoad(t *testing.T) {
 					t.Errorf("%s %s round %d: %d status errors, %d socket errors: the figures of this cell are not valid",
 						c.name, sc, round, res.StatusErrors, res.SocketErrors)
 				}
+				stopConfigs(configs)
 			}
 		}
 		if round == 1 {
 			writeRecordSizes(t, w, vs)
 		}
-		stopConfigs(configs)
 	}
 
 	if set.rounds > 0 {
