@@ -272,46 +272,46 @@ func (set *usageSet) prune(now int64) (bytes int64) {
 	return bytes
 }
 
-// usageHeap orders usages by expiry (container/heap).
-type usageHeap []*usage
+// usageHeap orders usages by expiry, scopeHeap scopes by end.
+type (
+	usageHeap = indexedHeap[*usage]
+	scopeHeap = indexedHeap[*scopeUsage]
+)
 
-func (h usageHeap) Len() int           { return len(h) }
-func (h usageHeap) Less(i, j int) bool { return h[i].exp < h[j].exp }
-func (h usageHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].idx, h[j].idx = i, j
+func (u *usage) heapKey() int64          { return u.exp }
+func (u *usage) setHeapIndex(i int)      { u.idx = i }
+func (u *scopeUsage) heapKey() int64     { return u.end }
+func (u *scopeUsage) setHeapIndex(i int) { u.idx = i }
+
+// heapItem is an element of an indexedHeap: ordered by heapKey, told its
+// position so that heap.Fix and heap.Remove can find it.
+type heapItem interface {
+	heapKey() int64
+	setHeapIndex(int)
 }
-func (h *usageHeap) Push(x any) {
-	e := x.(*usage)
-	e.idx = len(*h)
+
+// indexedHeap is a container/heap min-heap of items that track their index.
+type indexedHeap[T heapItem] []T
+
+func (h indexedHeap[T]) Len() int           { return len(h) }
+func (h indexedHeap[T]) Less(i, j int) bool { return h[i].heapKey() < h[j].heapKey() }
+func (h indexedHeap[T]) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].setHeapIndex(i)
+	h[j].setHeapIndex(j)
+}
+
+func (h *indexedHeap[T]) Push(x any) {
+	e := x.(T)
+	e.setHeapIndex(len(*h))
 	*h = append(*h, e)
 }
-func (h *usageHeap) Pop() any {
+
+func (h *indexedHeap[T]) Pop() any {
 	old := *h
 	e := old[len(old)-1]
-	old[len(old)-1] = nil
+	var zero T
+	old[len(old)-1] = zero
 	*h = old[:len(old)-1]
 	return e
-}
-
-// scopeHeap orders scopes by end (container/heap).
-type scopeHeap []*scopeUsage
-
-func (h scopeHeap) Len() int           { return len(h) }
-func (h scopeHeap) Less(i, j int) bool { return h[i].end < h[j].end }
-func (h scopeHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].idx, h[j].idx = i, j
-}
-func (h *scopeHeap) Push(x any) {
-	u := x.(*scopeUsage)
-	u.idx = len(*h)
-	*h = append(*h, u)
-}
-func (h *scopeHeap) Pop() any {
-	old := *h
-	u := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	return u
 }

@@ -233,21 +233,30 @@ func (s *ValkeyStore) Release(ctx context.Context, key, token string) error {
 // Extend implements [Store.Extend] with an owner-checked PEXPIRE. The
 // record's ExpiresAt moves to now plus ttl (see [WithValkeyClock]).
 func (s *ValkeyStore) Extend(ctx context.Context, key, token string, ttl time.Duration) error {
-	if err := checkTTL(ttl); err != nil {
+	args, err := s.extendArgs(token, ttl)
+	if err != nil {
 		return err
+	}
+	return s.owned(ctx, "extend", extendScript, key, args)
+}
+
+// extendArgs returns the ARGV of the extend scripts: the owner prefix, the
+// TTL in milliseconds, the new ExpiresAt bytes and their offset.
+func (s *ValkeyStore) extendArgs(token string, ttl time.Duration) ([]string, error) {
+	if err := checkTTL(ttl); err != nil {
+		return nil, err
 	}
 	prefix, ok := ownerPrefix(token)
 	if !ok {
-		return ErrLeaseLost
+		return nil, ErrLeaseLost
 	}
 	exp := expiresAtBytes(s.now().Add(ttl))
-	args := []string{
+	return []string{
 		prefix,
 		strconv.FormatInt(ttl.Milliseconds(), 10),
 		string(exp[:]),
 		strconv.Itoa(expiresAtOffset + len(token)),
-	}
-	return s.owned(ctx, "extend", extendScript, key, args)
+	}, nil
 }
 
 // Ping implements [Pinger] with PING.

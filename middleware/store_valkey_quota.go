@@ -273,21 +273,11 @@ func (s *ValkeyStore) ExtendQuota(ctx context.Context, scope, key, token string,
 	if err != nil {
 		return err
 	}
-	if err := checkTTL(ttl); err != nil {
+	args, err := s.extendArgs(token, ttl)
+	if err != nil {
 		return err
 	}
-	prefix, ok := ownerPrefix(token)
-	if !ok {
-		return ErrLeaseLost
-	}
-	exp := expiresAtBytes(s.now().Add(ttl))
-	args := []string{
-		prefix,
-		strconv.FormatInt(ttl.Milliseconds(), 10),
-		string(exp[:]),
-		strconv.Itoa(expiresAtOffset + len(token)),
-		member,
-	}
+	args = append(args, member)
 	return s.ownedKeys(ctx, "extend", quotaExtendScript, []string{key, scope + quotaInFlightSuffix}, args)
 }
 
