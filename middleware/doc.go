@@ -26,13 +26,21 @@
 //	no key, method not covered, path skipped  -> handler runs, no store call
 //	malformed key                              -> 400 INVALID_IDEMPOTENCY_KEY
 //	first request                              -> claim (PROCESSING), handler runs once
-//	duplicate while the first runs             -> 202 processing / 409, Retry-After
+//	duplicate while the first runs             -> 202 processing / 409, Retry-After;
+//	                                              with Prefer: wait=N, the replay once it ends
 //	retry after a stored response              -> replay, Idempotent-Replayed: true
 //	same key, different request                -> 422 IDEMPOTENCY_KEY_REUSED
-//	response not stored (5xx, 408, 429,
-//	policy, panic, streamed, hijacked, large)  -> claim released, a retry runs again
-//	storing failed after the handler ran       -> response delivered, claim kept
+//	status not stored (5xx, 408, 429, policy)
+//	or handler panicked                        -> claim released, a retry runs again
+//	2xx streamed, hijacked or too large        -> tombstone: a retry gets 303 to its
+//	                                              Location or 409 RESPONSE_NOT_REPLAYABLE
+//	storing failed after the handler ran       -> response delivered, claim kept and
+//	                                              the record written once the store is back
+//	scope over its quota                       -> 429 IDEMPOTENCY_QUOTA_EXCEEDED
 //	store unreachable                          -> 503 + Retry-After, handler not run
+//
+// Every answer backed by a record carries Idempotency-Expires;
+// [PolicyHandler] serves the whole contract as JSON.
 //
 // # Keys, scope and fingerprint
 //
@@ -51,7 +59,9 @@
 // lease is lost anyway (the store lost the record), the handler's context is
 // cancelled with a cause wrapping [ErrLeaseLost] and its response is not
 // stored. Store writes after the handler use a context that survives the
-// client's disconnect.
+// client's disconnect. [LeaseFrom] gives the handler its [Lease]: the key,
+// the claim's token and a fence that grows with every claim, to guard its
+// own writes; [Lease.DerivedKey] gives stable keys for downstream calls.
 //
 // # Quotas
 //
