@@ -201,7 +201,7 @@ func (h *idempotencyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				"idempotency store unavailable: running the handler WITHOUT idempotency protection (FailOpen)",
 				slog.String("key", skey), slog.String("method", r.Method), slog.String("path", r.URL.Path),
 				slog.String("trace_id", httpx.TraceID(r.Context())), slog.Any("error", err))
-			h.next.ServeHTTP(w, withBody(r, r.Context(), p.body()))
+			h.next.ServeHTTP(w, withBody(r, r.Context(), p.body(), nil))
 			return
 		}
 		// The error writer logs the 503 with the error chain and trace id.
@@ -226,17 +226,38 @@ func (h *idempotencyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // newClaimed describes a request that holds its key under claim.
 func newClaimed(skey, scope, key, token string, claim *Record, body []byte) *claimed {
 	return &claimed{
-		Lease: Lease{Key: skey, Token: hex.EncodeToString([]byte(token)), Fence: claim.Fence, scope: scope, rawKey: key},
+		Lease: Lease{Key: skey, Token: token, Fence: claim.Fence, scope: scope, rawKey: key},
 		token: token, fp: claim.Fingerprint, body: body,
 	}
 }
 
-// claimed is a request that holds its key.
+// claimed is a request that holds its key. It carries what the run needs
+// for the request in one allocation: the lease (also its renewal state),
+// the handler's context wrapper and body reader.
 type claimed struct {
 	Lease        // exposed to the handler through its context
-	token string // raw owner token
+	token string // owner token
 	fp    [32]byte
 	body  []byte
+
+	renewal lease        // the claim's renewal (lease.go)
+	ctx     leaseContext // the handler's context: carries the Lease
+	reader  bodyReader   // the handler's request body
+}
+
+// leaseContext is the handler's context: its parent, plus the Lease as the
+// value of leaseKey (one allocation less than context.WithValue).
+type leaseContext struct {
+	context.Context
+	lease *Lease
+}
+
+// Value returns the lease for leaseKey and defers to the parent otherwise.
+func (c *leaseContext) Value(key any) any {
+	if _, ok := key.(leaseKey); ok {
+		return c.lease
+	}
+	return c.Context.Value(key)
 }
 
 // applies reports whether the request's method and path are covered.
@@ -296,11 +317,14 @@ func (m *idempotency) emit(e Event) {
 	}
 }
 
-// withBody returns a shallow copy of r with ctx and a body reading b.
-func withBody(r *http.Request, ctx context.Context, b []byte) *http.Request {
+// withBody returns a shallow copy of r with ctx and a body reading b
+// through br (a new reader when br is nil).
+func withBody(r *http.Request, ctx context.Context, b []byte, br *bodyReader) *http.Request {
 	r2 := r.WithContext(ctx)
 	if r.Body != nil && r.Body != http.NoBody {
-		br := new(bodyReader)
+		if br == nil {
+			br = new(bodyReader)
+		}
 		br.Reset(b)
 		r2.Body = br
 	}
@@ -312,10 +336,10 @@ type bodyReader struct{ bytes.Reader }
 
 func (*bodyReader) Close() error { return nil }
 
-// newToken returns a random 128-bit owner token. It is raw bytes, not
-// text: it is compared byte for byte and never shown.
+// newToken returns a random 128-bit owner token in hex: the same string is
+// stored in the claim and shown to the handler as Lease.Token.
 func newToken() string {
 	var b [16]byte
 	rand.Read(b[:])
-	return string(b[:])
+	return hex.EncodeToString(b[:])
 }

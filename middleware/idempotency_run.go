@@ -16,8 +16,9 @@ import (
 // tombstone, or releases the key.
 func (h *idempotencyHandler) run(w http.ResponseWriter, r *http.Request, c *claimed) {
 	m := h.m
-	ctx, cancel := context.WithCancelCause(context.WithValue(r.Context(), leaseKey{}, &c.Lease))
+	cctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(nil)
+	c.ctx = leaseContext{Context: cctx, lease: &c.Lease}
 	var outer http.Header // headers set by middleware in front of this one
 	if len(w.Header()) > 0 {
 		outer = w.Header().Clone()
@@ -25,7 +26,7 @@ func (h *idempotencyHandler) run(w http.ResponseWriter, r *http.Request, c *clai
 	rec := recorder.New(w, recorder.Buffered(), recorder.WithCaptureLimit(m.maxResponse),
 		recorder.WithMethod(r.Method))
 	defer rec.Release()
-	l := m.startLease(r, c.Key, c.token, cancel)
+	l := m.startLease(&c.renewal, r, c.Key, c.token, cancel)
 	start := time.Now()
 
 	panicked := true
@@ -37,7 +38,7 @@ func (h *idempotencyHandler) run(w http.ResponseWriter, r *http.Request, c *clai
 			m.release(r, c, "handler panicked", 0, time.Since(start))
 		}
 	}()
-	h.next.ServeHTTP(rec, withBody(r, ctx, c.body))
+	h.next.ServeHTTP(rec, withBody(r, &c.ctx, c.body, &c.reader))
 	panicked = false
 
 	status := rec.Status()
@@ -71,7 +72,7 @@ func (m *idempotency) complete(r *http.Request, rec *recorder.Recorder, outer ht
 		Fingerprint: c.fp,
 		Fence:       c.Fence,
 		Status:      rec.Status(),
-		Header:      m.headerFilter.filter(rec.Snapshot(), outer),
+		Header:      m.headerFilter.filter(rec.SnapshotView(), outer),
 		Body:        rec.Body(),
 		ExpiresAt:   time.Now().Add(m.completedTTL),
 	}
@@ -92,7 +93,7 @@ func (m *idempotency) tombstone(r *http.Request, rec *recorder.Recorder, outer h
 		Fingerprint: c.fp,
 		Fence:       c.Fence,
 		Status:      rec.Status(),
-		Header:      m.headerFilter.filter(rec.Snapshot(), outer),
+		Header:      m.headerFilter.filter(rec.SnapshotView(), outer),
 		BodySize:    rec.BytesWritten(),
 		ExpiresAt:   time.Now().Add(m.completedTTL),
 	}

@@ -31,8 +31,9 @@ type lease struct {
 	lost   bool
 }
 
-func (m *idempotency) startLease(r *http.Request, key, token string, cancel context.CancelCauseFunc) *lease {
-	l := &lease{m: m, r: r, key: key, token: token, cancel: cancel, lastOK: time.Now()}
+// startLease starts renewing the claim of key, in l (zero-valued).
+func (m *idempotency) startLease(l *lease, r *http.Request, key, token string, cancel context.CancelCauseFunc) *lease {
+	l.m, l.r, l.key, l.token, l.cancel, l.lastOK = m, r, key, token, cancel, time.Now()
 	l.mu.Lock()
 	l.timer = time.AfterFunc(m.renewEvery, l.renew)
 	l.mu.Unlock()

@@ -67,3 +67,19 @@ func TestCommitHeader(t *testing.T) {
 		})
 	}
 }
+
+func TestSnapshotView(t *testing.T) {
+	w := httptest.NewRecorder()
+	rec := recorder.New(w, recorder.Buffered())
+	defer rec.Release()
+	rec.Header().Set("X-Before", "1")
+	if got := rec.SnapshotView().Get("X-Before"); got != "1" {
+		t.Errorf("SnapshotView() before WriteHeader: X-Before = %q, want the live header 1", got)
+	}
+	rec.WriteHeader(http.StatusCreated)
+	rec.Header().Set("X-After", "2")
+	view, snap := rec.SnapshotView(), rec.Snapshot()
+	if view.Get("X-After") != "" || snap.Get("X-After") != "" || view.Get("X-Before") != "1" {
+		t.Errorf("SnapshotView() = %v, Snapshot() = %v, want the headers at WriteHeader only", view, snap)
+	}
+}

@@ -153,6 +153,17 @@ func (r *Recorder) Snapshot() http.Header {
 	return r.Header().Clone()
 }
 
+// SnapshotView is [Recorder.Snapshot] without the copy: the snapshot
+// itself, or the live header map before a final status was written. It is
+// for callers that only read it (to filter or store it) before the next
+// write to the Recorder; modifying it, or keeping it past Release, is a bug.
+func (r *Recorder) SnapshotView() http.Header {
+	if r.wroteHeader {
+		return r.snap
+	}
+	return r.Header()
+}
+
 // BytesWritten returns the number of body bytes accepted: written to the
 // real writer in pass-through mode, held in buffered mode. Each byte counts
 // once, however it arrived (Write, WriteString or ReadFrom). For a HEAD
