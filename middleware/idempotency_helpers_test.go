@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -174,6 +175,13 @@ func (e *events) add(ev middleware.Event) {
 	e.mu.Lock()
 	e.kinds = append(e.kinds, ev.Kind)
 	e.mu.Unlock()
+}
+
+// String lists the events so far, for failure messages.
+func (e *events) String() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return fmt.Sprint(e.kinds)
 }
 
 func (e *events) count(k middleware.EventKind) int {

@@ -196,7 +196,7 @@ func TestIdempotencyClientLeavesDuringClaim(t *testing.T) {
 	mw.ServeHTTP(w, r)
 	if w.Code != 499 || h.calls.Load() != 0 || ev.count(middleware.EventStoreError) != 0 {
 		t.Errorf("client left mid-claim: %d, %d handler calls, events %v; want 499, 0 calls, no store-error",
-			w.Code, h.calls.Load(), ev.kinds)
+			w.Code, h.calls.Load(), ev.String())
 	}
 	if got := do(t, mw, "POST", "/orders", "leaving", "{}"); got.status != http.StatusCreated {
 		t.Errorf("retry = %d, want 201 (the claim was released, not left blocking)", got.status)

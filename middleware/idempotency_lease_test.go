@@ -173,7 +173,7 @@ func testLeaseLost(t *testing.T, b backend) {
 		t.Errorf("replay = %q, want the second owner's record (the first never overwrites it)", got.body)
 	}
 	if ev.count(middleware.EventLeaseLost) == 0 {
-		t.Errorf("events = %v, want lease-lost", ev.kinds)
+		t.Errorf("events = %v, want lease-lost", ev.String())
 	}
 }
 
@@ -209,6 +209,6 @@ func testStoreRecovers(t *testing.T, b backend) {
 		return got.header.Get("Idempotent-Replayed") == "true" && got.body == first.body
 	})
 	if h.calls.Load() != 1 || ev.count(middleware.EventStored) != 1 {
-		t.Errorf("handler calls = %d, events = %v, want 1 call and one stored", h.calls.Load(), ev.kinds)
+		t.Errorf("handler calls = %d, events = %v, want 1 call and one stored", h.calls.Load(), ev.String())
 	}
 }
