@@ -115,11 +115,18 @@ func (h *idempotencyHandler) await(w http.ResponseWriter, r *http.Request, rec *
 	for {
 		token := newToken()
 		claim := m.newClaim(token, d.fp)
-		cctx, ccancel := context.WithTimeout(r.Context(), m.storeTimeout)
+		// Detached, like the first claim: a claim cut off after the store
+		// applied it would block the key for ProcessingTTL.
+		cctx, ccancel := m.detached(r)
 		existing, err := m.store.Claim(cctx, d.skey, claim, m.processingTTL)
 		ccancel()
 		switch {
-		case err != nil && r.Context().Err() != nil: // the client left
+		case r.Context().Err() != nil: // the client left
+			if err == nil && existing == nil { // nobody will run it: give the key back
+				rctx, rcancel := m.detached(r)
+				m.store.Release(rctx, d.skey, token)
+				rcancel()
+			}
 			stop()
 			m.emit(Event{Kind: EventWaited, Request: r, Key: d.skey, Duration: time.Since(start), Err: r.Context().Err()})
 			m.answerExisting(w, r, d.skey, d.fp, rec)
