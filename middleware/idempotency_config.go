@@ -90,8 +90,8 @@ type IdempotencyConfig struct {
 	// the first to finish and then get its replay (wait-and-replay): a
 	// client asks with the RFC 7240 preference Prefer: wait=N and waits
 	// min(N seconds, MaxWait); a wait that runs out gets the InProgress
-	// answer. Negative disables waiting (Prefer: wait is ignored and
-	// completions notify no one). Default 10s ([DefaultMaxWait]).
+	// answer. Negative disables waiting (Prefer: wait is ignored).
+	// Default 10s ([DefaultMaxWait]).
 	MaxWait time.Duration
 	// DefaultWait is how long a duplicate waits when it sends no (valid)
 	// Prefer: wait, capped by MaxWait; such a wait sends no
