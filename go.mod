@@ -2,7 +2,6 @@ module github.com/idemkit/idemkit
 
 go 1.26
 
-require (
-	github.com/valkey-io/valkey-go v1.0.79 // indirect
-	golang.org/x/sys v0.47.0 // indirect
-)
+require github.com/valkey-io/valkey-go v1.0.79
+
+require golang.org/x/sys v0.47.0 // indirect
