@@ -12,7 +12,7 @@ var _ Notifier = (*MemoryStore)(nil)
 // memoryNotify holds the subscriptions of a [MemoryStore]: per key, the
 // wake channels of its waiters. Its zero value is ready to use.
 type memoryNotify struct {
-	subs   atomic.Int64 // live subscriptions: Notify with none takes no lock
+	subs   atomic.Int64 // live subscriptions: waking with none takes no lock
 	shards [memoryShards]notifyShard
 }
 
@@ -23,7 +23,7 @@ type notifyShard struct {
 
 // Subscribe implements [Notifier]. The subscription is active when it
 // returns: it is an in-process channel, registered under the shard lock
-// that Notify takes too.
+// that waking takes too.
 func (s *MemoryStore) Subscribe(ctx context.Context, key string) (<-chan struct{}, func(), error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
@@ -57,14 +57,6 @@ func (s *MemoryStore) Subscribe(ctx context.Context, key string) (<-chan struct{
 		})
 	}
 	return wake, stop, nil
-}
-
-// Notify wakes every subscriber of key in this process without changing
-// its record (Complete and Release wake them by themselves). It never
-// blocks and never fails.
-func (s *MemoryStore) Notify(ctx context.Context, key string) error {
-	s.wake(key)
-	return nil
 }
 
 // wake wakes the subscribers of key; a no-op while nobody subscribes.

@@ -2,10 +2,26 @@ package middleware
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"sync"
 	"testing"
+	"time"
 )
+
+// wakeKey changes key's record the way an owner does — a claim, then its
+// release — which wakes the key's subscribers (the Notifier contract).
+func wakeKey(t testing.TB, s Store, key string) {
+	t.Helper()
+	ctx := context.Background()
+	token := "wake-" + rand.Text()
+	if _, err := s.Claim(ctx, key, &Record{State: StateProcessing, Token: token}, time.Minute); err != nil {
+		t.Fatalf("Claim(%s) error = %v, want nil", key, err)
+	}
+	if err := s.Release(ctx, key, token); err != nil {
+		t.Fatalf("Release(%s) error = %v, want nil", key, err)
+	}
+}
 
 // pending reports whether wake holds a wake-up, consuming it.
 func pending(wake <-chan struct{}) bool {
@@ -20,7 +36,7 @@ func pending(wake <-chan struct{}) bool {
 func TestMemoryNotifier(t *testing.T) {
 	ctx := context.Background()
 
-	t.Run("notify after subscribe wakes once, coalesced", func(t *testing.T) {
+	t.Run("release after subscribe wakes once, coalesced", func(t *testing.T) {
 		s := NewMemoryStore()
 		wake, stop, err := s.Subscribe(ctx, "k")
 		if err != nil {
@@ -28,15 +44,15 @@ func TestMemoryNotifier(t *testing.T) {
 		}
 		defer stop()
 		if pending(wake) {
-			t.Fatalf("wake-up pending before any Notify")
+			t.Fatalf("wake-up pending before any change to k")
 		}
-		s.Notify(ctx, "k")
-		s.Notify(ctx, "k")
+		wakeKey(t, s, "k")
+		wakeKey(t, s, "k")
 		if !pending(wake) {
-			t.Fatalf("no wake-up after Notify(k)")
+			t.Fatalf("no wake-up after k was released")
 		}
 		if pending(wake) {
-			t.Errorf("two Notify calls left two wake-ups, want them coalesced into one")
+			t.Errorf("two releases left two wake-ups, want them coalesced into one")
 		}
 	})
 
@@ -44,9 +60,9 @@ func TestMemoryNotifier(t *testing.T) {
 		s := NewMemoryStore()
 		wake, stop, _ := s.Subscribe(ctx, "k")
 		defer stop()
-		s.Notify(ctx, "other")
+		wakeKey(t, s, "other")
 		if pending(wake) {
-			t.Errorf("Notify(other) woke a subscriber of k")
+			t.Errorf("releasing other woke a subscriber of k")
 		}
 	})
 
@@ -61,7 +77,7 @@ func TestMemoryNotifier(t *testing.T) {
 		if got := s.notify.topics(); got != 1 {
 			t.Errorf("topics after 50 subscriptions to one key = %d, want 1", got)
 		}
-		s.Notify(ctx, "k")
+		wakeKey(t, s, "k")
 		for i, wake := range wakes {
 			if !pending(wake) {
 				t.Errorf("subscriber %d not woken", i)

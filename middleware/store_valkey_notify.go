@@ -48,7 +48,8 @@ type shardTopic struct {
 }
 
 // Subscribe implements [Notifier] with sharded pub/sub (SSUBSCRIBE) on the
-// channel of key (see [ValkeyStore.Notify]). It returns once the server has
+// channel of key (notifyChannel: "{key}:done", in the key's hash slot), on
+// which Complete and Release publish. It returns once the server has
 // confirmed the subscription.
 //
 // All waiters of one key in this process share one subscription: the first
@@ -88,22 +89,6 @@ func (s *ValkeyStore) Subscribe(ctx context.Context, key string) (<-chan struct{
 		stop()
 		return nil, nil, fmt.Errorf("idempotency: valkey ssubscribe %s: %w", channel, context.Cause(ctx))
 	}
-}
-
-// Notify wakes the subscribers of key without changing its record (Complete
-// and Release publish by themselves, inside their scripts). It is SPUBLISH
-// on the channel of key: the
-// key's name in a hash tag followed by ":done" ("{idemp:3fa9…}:done"), so
-// the channel lives in the key's hash slot, on the node that holds the key
-// (a key that has a hash tag of its own keeps it: "{t}x" → "{t}x:done").
-// Sharded pub/sub delivers within the shard only, which scales on a
-// cluster; Valkey 7+ supports it on a standalone server too.
-func (s *ValkeyStore) Notify(ctx context.Context, key string) error {
-	cmd := s.client.B().Spublish().Channel(notifyChannel(key)).Message("done").Build()
-	if err := s.client.Do(ctx, cmd).Error(); err != nil {
-		return fmt.Errorf("idempotency: valkey spublish: %w", err)
-	}
-	return nil
 }
 
 // receive runs one channel's subscription until its last waiter leaves.

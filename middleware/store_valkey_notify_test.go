@@ -119,9 +119,7 @@ func testOneSubscription(t *testing.T, tg notifyTarget) {
 	if active, _ := s.notify.counts(); active != 1 {
 		t.Errorf("local subscriptions with 50 waiters of one key = %d, want 1", active)
 	}
-	if err := s.Notify(ctx, key); err != nil {
-		t.Fatalf("Notify(%s) error = %v, want nil", key, err)
-	}
+	wakeKey(t, s, key)
 	for i, wake := range wakes {
 		woken(t, wake, 5*time.Second, "waiter "+strconv.Itoa(i))
 	}
@@ -179,9 +177,7 @@ func testNoMissedWakeup(t *testing.T, tg notifyTarget) {
 		if err != nil {
 			t.Fatalf("Subscribe(%s) error = %v, want nil", key, err)
 		}
-		if err := s.Notify(ctx, key); err != nil {
-			t.Fatalf("Notify(%s) error = %v, want nil", key, err)
-		}
+		wakeKey(t, s, key)
 		woken(t, wake, 5*time.Second, "round "+strconv.Itoa(i))
 		stop()
 	}
@@ -204,9 +200,7 @@ func testResubscribeChurn(t *testing.T, tg notifyTarget) {
 		if err != nil {
 			t.Fatalf("round %d: second Subscribe error = %v, want nil", i, err)
 		}
-		if err := s.Notify(ctx, key); err != nil {
-			t.Fatalf("round %d: Notify error = %v, want nil", i, err)
-		}
+		wakeKey(t, s, key)
 		woken(t, wake, 5*time.Second, "round "+strconv.Itoa(i))
 		stop2()
 	}
@@ -225,10 +219,16 @@ func testCrossProcess(t *testing.T, tg notifyTarget) {
 		t.Fatalf("Subscribe error = %v, want nil", err)
 	}
 	defer stop()
-	if err := owner.Notify(ctx, key); err != nil {
-		t.Fatalf("Notify error = %v, want nil", err)
+	// The owner, another client, claims and completes the key: the
+	// complete script's SPUBLISH reaches the waiter's client.
+	token := "owner-" + rand.Text()
+	if _, err := owner.Claim(ctx, key, &Record{State: StateProcessing, Token: token}, time.Minute); err != nil {
+		t.Fatalf("Claim error = %v, want nil", err)
 	}
-	woken(t, wake, 5*time.Second, "notification from another client")
+	if err := owner.Complete(ctx, key, token, &Record{State: StateCompleted, Status: 201}, time.Minute); err != nil {
+		t.Fatalf("Complete error = %v, want nil", err)
+	}
+	woken(t, wake, 5*time.Second, "completion by another client")
 }
 
 // TestValkeyNotifyChannelSlot checks that a key's channel lives in the key's
