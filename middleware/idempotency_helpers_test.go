@@ -20,7 +20,8 @@ import (
 )
 
 // backend is a store under test. Valkey backends share one server (or
-// cluster) across the scenarios of a run; scenarios use unique keys.
+// cluster) across all scenarios of TestIdempotency; scenarios use unique
+// keys (and scopes).
 type backend struct {
 	name  string
 	store middleware.Store
@@ -28,6 +29,14 @@ type backend struct {
 	server *valkeytest.Server
 	// client is the Valkey backends' client, to inspect keys (nil for memory).
 	client valkey.Client
+	// nodes are the Valkey servers behind store (none for memory).
+	nodes []*valkeytest.Server
+}
+
+// scenario is a named test of the middleware on one backend.
+type scenario struct {
+	name string
+	run  func(t *testing.T, b backend)
 }
 
 // backends returns the memory store, a standalone Valkey and a 3-master
@@ -37,10 +46,11 @@ func backends(t *testing.T) []backend {
 	bs := []backend{{name: "memory", store: middleware.NewMemoryStore()}}
 	s := valkeytest.StartServer(t)
 	sc := s.Client(t)
-	bs = append(bs, backend{name: "valkey", store: middleware.NewValkeyStore(sc), server: s, client: sc})
+	bs = append(bs, backend{name: "valkey", store: middleware.NewValkeyStore(sc), server: s, client: sc,
+		nodes: []*valkeytest.Server{s}})
 	c := valkeytest.StartCluster(t)
 	cc := c.Client(t)
-	bs = append(bs, backend{name: "cluster", store: middleware.NewValkeyStore(cc), client: cc})
+	bs = append(bs, backend{name: "cluster", store: middleware.NewValkeyStore(cc), client: cc, nodes: c.Nodes})
 	return bs
 }
 

@@ -15,38 +15,49 @@ import (
 	"github.com/idemkit/idemkit/middleware"
 )
 
-// TestIdempotency runs every scenario on the memory store, a standalone
-// Valkey and a 3-master Valkey Cluster.
+// TestIdempotency runs every scenario — the core state table, wait-and-replay,
+// quotas and the replay cache — on the memory store, a standalone Valkey and
+// a 3-master Valkey Cluster, started once for all of them.
 func TestIdempotency(t *testing.T) {
-	scenarios := []struct {
-		name string
-		run  func(t *testing.T, b backend)
+	groups := []struct {
+		name      string
+		scenarios []scenario
 	}{
-		{"replay is byte-identical", testReplay},
-		{"quoted and raw keys are one key", testQuotedKey},
-		{"key reuse is rejected", testKeyReuse},
-		{"statuses not stored run again", testNotStored},
-		{"panic releases the key", testPanicReleases},
-		{"scopes are isolated", testScopeIsolation},
-		{"in-progress answers", testInProgress},
-		{"one execution under 500 concurrent duplicates", testConcurrentDuplicates},
-		{"slow handler outlives ProcessingTTL", testSlowHandler},
-		{"crashed owner frees the key after ProcessingTTL", testCrashedOwner},
-		{"client disconnect still stores", testClientDisconnect},
-		{"storing failure keeps the key claimed", testStoreFailureKeepsClaim},
-		{"unstorable responses leave tombstones", testTombstones},
-		{"every keyed answer carries Idempotency-Expires", testExpiresHeader},
-		{"lease, fence and derived keys", testLease},
-		{"lost lease cancels the handler", testLeaseLost},
-		{"storing retries in the background", testStoreRecovers},
+		{"core", coreScenarios},
+		{"wait", waitScenarios},
+		{"quota", quotaScenarios},
+		{"cache", cacheScenarios},
 	}
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
-			for _, sc := range scenarios {
-				t.Run(sc.name, func(t *testing.T) { sc.run(t, b) })
+			for _, g := range groups {
+				for _, sc := range g.scenarios {
+					t.Run(g.name+": "+sc.name, func(t *testing.T) { sc.run(t, b) })
+				}
 			}
 		})
 	}
+}
+
+// coreScenarios check the state table of docs/idempotency.md.
+var coreScenarios = []scenario{
+	{"replay is byte-identical", testReplay},
+	{"quoted and raw keys are one key", testQuotedKey},
+	{"key reuse is rejected", testKeyReuse},
+	{"statuses not stored run again", testNotStored},
+	{"panic releases the key", testPanicReleases},
+	{"scopes are isolated", testScopeIsolation},
+	{"in-progress answers", testInProgress},
+	{"one execution under 500 concurrent duplicates", testConcurrentDuplicates},
+	{"slow handler outlives ProcessingTTL", testSlowHandler},
+	{"crashed owner frees the key after ProcessingTTL", testCrashedOwner},
+	{"client disconnect still stores", testClientDisconnect},
+	{"storing failure keeps the key claimed", testStoreFailureKeepsClaim},
+	{"unstorable responses leave tombstones", testTombstones},
+	{"every keyed answer carries Idempotency-Expires", testExpiresHeader},
+	{"lease, fence and derived keys", testLease},
+	{"lost lease cancels the handler", testLeaseLost},
+	{"storing retries in the background", testStoreRecovers},
 }
 
 func testReplay(t *testing.T, b backend) {

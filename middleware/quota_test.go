@@ -19,27 +19,14 @@ import (
 	"github.com/idemkit/idemkit/middleware"
 )
 
-// TestQuota runs the quota scenarios on the memory store, a standalone
-// Valkey and a 3-master Valkey Cluster.
-func TestQuota(t *testing.T) {
-	scenarios := []struct {
-		name string
-		run  func(t *testing.T, b backend)
-	}{
-		{"in-flight limit per scope", testQuotaInFlight},
-		{"crashed claims stop counting", testQuotaCrashedClaims},
-		{"stored bytes limit per scope", testQuotaStoredBytes},
-		{"200 concurrent requests never exceed MaxInFlight", testQuotaConcurrency},
-		{"accounting keys vanish when the scope is idle", testQuotaIdleKeys},
-		{"store operations under one hash slot", testQuotaStoreOps},
-	}
-	for _, b := range backends(t) {
-		t.Run(b.name, func(t *testing.T) {
-			for _, sc := range scenarios {
-				t.Run(sc.name, func(t *testing.T) { sc.run(t, b) })
-			}
-		})
-	}
+// quotaScenarios check per-scope quotas (run by TestIdempotency).
+var quotaScenarios = []scenario{
+	{"in-flight limit per scope", testQuotaInFlight},
+	{"crashed claims stop counting", testQuotaCrashedClaims},
+	{"stored bytes limit per scope", testQuotaStoredBytes},
+	{"200 concurrent requests never exceed MaxInFlight", testQuotaConcurrency},
+	{"accounting keys vanish when the scope is idle", testQuotaIdleKeys},
+	{"store operations under one hash slot", testQuotaStoreOps},
 }
 
 // userScope scopes keys by the X-User header.

@@ -11,58 +11,59 @@ import (
 	"github.com/idemkit/idemkit/middleware"
 )
 
-func TestReplayCache(t *testing.T) {
-	for _, b := range backends(t) {
-		t.Run(b.name, func(t *testing.T) {
-			store := &countingStore{Store: b.store}
-			var serial atomic.Int64
-			h := &countingHandler{respond: created(&serial)}
-			cfg := middleware.DefaultIdempotencyConfig(store)
-			cfg.ReplayCache = middleware.NewReplayCache(100, 1<<20)
-			mw := middleware.Idempotency(cfg)(h)
-			key := newKey()
-			first := do(t, mw, "POST", "/orders", key, `{"a":1}`)
-			if calls := store.calls.Load(); calls != 2 {
-				t.Fatalf("store calls for the first request = %d, want 2 (claim, complete)", calls)
-			}
-			// The first replay reads the store and fills the cache.
-			if got := do(t, mw, "POST", "/orders", key, `{"a":1}`); got.body != first.body {
-				t.Fatalf("first replay = %q, want %q", got.body, first.body)
-			}
-			calls := store.calls.Load()
-			if calls != 3 {
-				t.Fatalf("store calls after the first replay = %d, want 3", calls)
-			}
-			for range 3 {
-				got := do(t, mw, "POST", "/orders", key, `{"a":1}`)
-				if got.body != first.body || got.header.Get("Idempotent-Replayed") != "true" {
-					t.Fatalf("cached replay = %d %q, want %q replayed", got.status, got.body, first.body)
-				}
-				if got.header.Get("Set-Cookie") != "" {
-					t.Errorf("cached replay carries Set-Cookie")
-				}
-			}
-			if got := store.calls.Load(); got != calls {
-				t.Errorf("store calls for 3 cached replays = %d, want 0", got-calls)
-			}
-			if got := do(t, mw, "POST", "/orders", key, `{"a":2}`); got.status != http.StatusUnprocessableEntity {
-				t.Errorf("cached key with another body = %d, want 422", got.status)
-			}
-			// A second middleware instance (another process) fills its cache
-			// from the store's replay.
-			cfg2 := cfg
-			cfg2.ReplayCache = middleware.NewReplayCache(100, 1<<20)
-			mw2 := middleware.Idempotency(cfg2)(h)
-			before := store.calls.Load()
-			do(t, mw2, "POST", "/orders", key, `{"a":1}`)
-			do(t, mw2, "POST", "/orders", key, `{"a":1}`)
-			if got := store.calls.Load() - before; got != 1 {
-				t.Errorf("store calls for two replays on a fresh cache = %d, want 1", got)
-			}
-			if h.calls.Load() != 1 {
-				t.Errorf("handler calls = %d, want 1", h.calls.Load())
-			}
-		})
+// cacheScenarios check the replay cache (run by TestIdempotency).
+var cacheScenarios = []scenario{
+	{"replays from the cache cost no store call", testReplayCache},
+}
+
+func testReplayCache(t *testing.T, b backend) {
+	store := &countingStore{Store: b.store}
+	var serial atomic.Int64
+	h := &countingHandler{respond: created(&serial)}
+	cfg := middleware.DefaultIdempotencyConfig(store)
+	cfg.ReplayCache = middleware.NewReplayCache(100, 1<<20)
+	mw := middleware.Idempotency(cfg)(h)
+	key := newKey()
+	first := do(t, mw, "POST", "/orders", key, `{"a":1}`)
+	if calls := store.calls.Load(); calls != 2 {
+		t.Fatalf("store calls for the first request = %d, want 2 (claim, complete)", calls)
+	}
+	// The first replay reads the store and fills the cache.
+	if got := do(t, mw, "POST", "/orders", key, `{"a":1}`); got.body != first.body {
+		t.Fatalf("first replay = %q, want %q", got.body, first.body)
+	}
+	calls := store.calls.Load()
+	if calls != 3 {
+		t.Fatalf("store calls after the first replay = %d, want 3", calls)
+	}
+	for range 3 {
+		got := do(t, mw, "POST", "/orders", key, `{"a":1}`)
+		if got.body != first.body || got.header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("cached replay = %d %q, want %q replayed", got.status, got.body, first.body)
+		}
+		if got.header.Get("Set-Cookie") != "" {
+			t.Errorf("cached replay carries Set-Cookie")
+		}
+	}
+	if got := store.calls.Load(); got != calls {
+		t.Errorf("store calls for 3 cached replays = %d, want 0", got-calls)
+	}
+	if got := do(t, mw, "POST", "/orders", key, `{"a":2}`); got.status != http.StatusUnprocessableEntity {
+		t.Errorf("cached key with another body = %d, want 422", got.status)
+	}
+	// A second middleware instance (another process) fills its cache
+	// from the store's replay.
+	cfg2 := cfg
+	cfg2.ReplayCache = middleware.NewReplayCache(100, 1<<20)
+	mw2 := middleware.Idempotency(cfg2)(h)
+	before := store.calls.Load()
+	do(t, mw2, "POST", "/orders", key, `{"a":1}`)
+	do(t, mw2, "POST", "/orders", key, `{"a":1}`)
+	if got := store.calls.Load() - before; got != 1 {
+		t.Errorf("store calls for two replays on a fresh cache = %d, want 1", got)
+	}
+	if h.calls.Load() != 1 {
+		t.Errorf("handler calls = %d, want 1", h.calls.Load())
 	}
 }
 

@@ -15,27 +15,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idemkit/idemkit/internal/valkeytest"
 	"github.com/idemkit/idemkit/middleware"
 )
 
-// waitBackend is a store for the wait-and-replay tests, with the Valkey
-// nodes behind it (none for memory) to count subscriptions on the server.
-type waitBackend struct {
-	name  string
-	store middleware.Store
-	nodes []*valkeytest.Server
-}
-
-func waitBackends(t *testing.T) []waitBackend {
-	s := valkeytest.StartServer(t)
-	c := valkeytest.StartCluster(t)
-	return []waitBackend{
-		{name: "memory", store: middleware.NewMemoryStore()},
-		{name: "valkey", store: middleware.NewValkeyStore(s.Client(t)), nodes: []*valkeytest.Server{s}},
-		{name: "cluster", store: middleware.NewValkeyStore(c.Client(t)), nodes: c.Nodes},
-	}
-}
+// waitBackend is a backend seen by the wait-and-replay tests, which also
+// count the sharded pub/sub subscriptions on its Valkey nodes.
+type waitBackend = backend
 
 // serverSubscriptions returns the sharded pub/sub subscriptions on the
 // backend's Valkey nodes, over all channels.
@@ -220,24 +205,13 @@ func startFirst(t *testing.T, srv *httptest.Server, g *gate, key string) <-chan 
 	return first
 }
 
-func TestWaitAndReplay(t *testing.T) {
-	scenarios := []struct {
-		name string
-		run  func(t *testing.T, b waitBackend)
-	}{
-		{"waiter gets the replay when the first completes", testWaitReplay},
-		{"fifty waiters share one subscription", testWaitMany},
-		{"waiter takes over when the first fails", testWaitTakeover},
-		{"wait that runs out answers in progress", testWaitTimeout},
-		{"waiter that disconnects leaks nothing", testWaitDisconnect},
-	}
-	for _, b := range waitBackends(t) {
-		t.Run(b.name, func(t *testing.T) {
-			for _, sc := range scenarios {
-				t.Run(sc.name, func(t *testing.T) { sc.run(t, b) })
-			}
-		})
-	}
+// waitScenarios check wait-and-replay (run by TestIdempotency).
+var waitScenarios = []scenario{
+	{"waiter gets the replay when the first completes", testWaitReplay},
+	{"fifty waiters share one subscription", testWaitMany},
+	{"waiter takes over when the first fails", testWaitTakeover},
+	{"wait that runs out answers in progress", testWaitTimeout},
+	{"waiter that disconnects leaks nothing", testWaitDisconnect},
 }
 
 func testWaitReplay(t *testing.T, b waitBackend) {
