@@ -227,7 +227,7 @@ func (h *idempotencyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func newClaimed(skey, scope, key, token string, claim *Record, body []byte) *claimed {
 	return &claimed{
 		Lease: Lease{Key: skey, Token: token, Fence: claim.Fence, scope: scope, rawKey: key},
-		token: token, fp: claim.Fingerprint, body: body,
+		fp:    claim.Fingerprint, body: body,
 	}
 }
 
@@ -235,8 +235,7 @@ func newClaimed(skey, scope, key, token string, claim *Record, body []byte) *cla
 // for the request in one allocation: the lease (also its renewal state),
 // the handler's context wrapper and body reader.
 type claimed struct {
-	Lease        // exposed to the handler through its context
-	token string // owner token
+	Lease // exposed to the handler through its context; Token is the owner token
 	fp    [32]byte
 	body  []byte
 

@@ -81,7 +81,11 @@ func testLease(t *testing.T, b backend) {
 			return
 		}
 		mu.Lock()
-		runs = append(runs, seen{*l, l.DerivedKey("charge"), l.DerivedKey("capture")})
+		runs = append(runs, seen{l, l.DerivedKey("charge"), l.DerivedKey("capture")})
+		l.Token = "tampered" // a copy: the claim the middleware holds is unchanged
+		if again, _ := middleware.LeaseFrom(r.Context()); again.Token == "tampered" {
+			t.Error("changing the Lease from LeaseFrom changed the middleware's lease")
+		}
 		mu.Unlock()
 		if fails.Add(1) == 1 {
 			w.WriteHeader(http.StatusBadGateway) // the provider failed: not stored

@@ -26,7 +26,7 @@ func (h *idempotencyHandler) run(w http.ResponseWriter, r *http.Request, c *clai
 	rec := recorder.New(w, recorder.Buffered(), recorder.WithCaptureLimit(m.maxResponse),
 		recorder.WithMethod(r.Method))
 	defer rec.Release()
-	l := m.startLease(&c.renewal, r, c.Key, c.token, cancel)
+	l := m.startLease(&c.renewal, r, c.Key, c.Token, cancel)
 	start := time.Now()
 
 	panicked := true
@@ -122,7 +122,7 @@ func unstorableReason(rec *recorder.Recorder) string {
 // "processing" meanwhile, never run it a second time.
 func (m *idempotency) store1(r *http.Request, c *claimed, l *lease, rec *Record, ok EventKind, elapsed time.Duration) bool {
 	ctx, cancel := m.detached(r)
-	err := m.store.Complete(ctx, c.Key, c.token, rec, m.completedTTL)
+	err := m.store.Complete(ctx, c.Key, c.Token, rec, m.completedTTL)
 	cancel()
 	if err == nil {
 		l.stop()
@@ -169,7 +169,7 @@ func (m *idempotency) completeLater(r *http.Request, c *claimed, l *lease, rec *
 			ok = EventTombstoned
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), m.storeTimeout)
-		err := m.store.Complete(ctx, c.Key, c.token, rec, m.completedTTL)
+		err := m.store.Complete(ctx, c.Key, c.Token, rec, m.completedTTL)
 		cancel()
 		switch {
 		case err == nil:
@@ -190,7 +190,7 @@ func (m *idempotency) completeLater(r *http.Request, c *claimed, l *lease, rec *
 // release deletes the claim so that a retry runs the handler again.
 func (m *idempotency) release(r *http.Request, c *claimed, why string, status int, elapsed time.Duration) {
 	ctx, cancel := m.detached(r)
-	err := m.store.Release(ctx, c.Key, c.token)
+	err := m.store.Release(ctx, c.Key, c.Token)
 	cancel()
 	if err != nil {
 		kind := EventStoreError

@@ -36,9 +36,13 @@ type leaseKey struct{}
 
 // LeaseFrom returns the lease of the request whose context is ctx, or
 // false outside a handler run by [Idempotency] (no key, replay, skipped).
-func LeaseFrom(ctx context.Context) (*Lease, bool) {
+// It is a copy: changing it cannot change the claim the middleware holds.
+func LeaseFrom(ctx context.Context) (Lease, bool) {
 	l, ok := ctx.Value(leaseKey{}).(*Lease)
-	return l, ok
+	if !ok {
+		return Lease{}, false
+	}
+	return *l, true
 }
 
 // DerivedKey returns a stable idempotency key for a downstream call made
