@@ -203,18 +203,10 @@ func (s *ValkeyStore) Claim(ctx context.Context, key string, rec *Record, ttl ti
 
 // Complete implements [Store.Complete] with an owner-checked SET PX.
 func (s *ValkeyStore) Complete(ctx context.Context, key, token string, rec *Record, ttl time.Duration) error {
-	if err := checkTTL(ttl); err != nil {
-		return err
-	}
-	prefix, ok := ownerPrefix(token)
-	if !ok {
-		return ErrLeaseLost
-	}
-	val, err := encodeRecord(rec)
+	args, err := completeArgs(key, token, rec, ttl)
 	if err != nil {
 		return err
 	}
-	args := []string{prefix, valkey.BinaryString(val), strconv.FormatInt(ttl.Milliseconds(), 10), notifyChannel(key)}
 	if s.acks > 0 {
 		return s.completeAcked(ctx, key, args)
 	}
@@ -238,6 +230,24 @@ func (s *ValkeyStore) Extend(ctx context.Context, key, token string, ttl time.Du
 		return err
 	}
 	return s.owned(ctx, "extend", extendScript, key, args)
+}
+
+// completeArgs returns the ARGV of the complete scripts: the owner prefix,
+// the encoded record, the TTL in milliseconds and the notification channel.
+func completeArgs(key, token string, rec *Record, ttl time.Duration) ([]string, error) {
+	if err := checkTTL(ttl); err != nil {
+		return nil, err
+	}
+	prefix, ok := ownerPrefix(token)
+	if !ok {
+		return nil, ErrLeaseLost
+	}
+	val, err := encodeRecord(rec)
+	if err != nil {
+		return nil, err
+	}
+	// val is a fresh slice that nothing else touches, so aliasing it is safe.
+	return []string{prefix, valkey.BinaryString(val), strconv.FormatInt(ttl.Milliseconds(), 10), notifyChannel(key)}, nil
 }
 
 // extendArgs returns the ARGV of the extend scripts: the owner prefix, the

@@ -223,20 +223,12 @@ func (s *ValkeyStore) CompleteQuota(ctx context.Context, scope, key, token strin
 	if err != nil {
 		return err
 	}
-	if err := checkTTL(ttl); err != nil {
-		return err
-	}
-	prefix, ok := ownerPrefix(token)
-	if !ok {
-		return ErrLeaseLost
-	}
-	val, err := encodeRecord(rec)
+	args, err := completeArgs(key, token, rec, ttl)
 	if err != nil {
 		return err
 	}
 	keys := []string{key, scope + quotaInFlightSuffix, scope + quotaStoredSuffix, scope + quotaBytesSuffix}
-	args := []string{prefix, valkey.BinaryString(val), strconv.FormatInt(ttl.Milliseconds(), 10), notifyChannel(key),
-		member, flag(q.MaxStoredBytes > 0), flag(s.acks > 0)}
+	args = append(args, member, flag(q.MaxStoredBytes > 0), flag(s.acks > 0))
 	if s.acks == 0 {
 		return s.ownedKeys(ctx, "complete", quotaCompleteScript, keys, args)
 	}
