@@ -244,21 +244,6 @@ type claimed struct {
 	reader  bodyReader   // the handler's request body
 }
 
-// leaseContext is the handler's context: its parent, plus the Lease as the
-// value of leaseKey (one allocation less than context.WithValue).
-type leaseContext struct {
-	context.Context
-	lease *Lease
-}
-
-// Value returns the lease for leaseKey and defers to the parent otherwise.
-func (c *leaseContext) Value(key any) any {
-	if _, ok := key.(leaseKey); ok {
-		return c.lease
-	}
-	return c.Context.Value(key)
-}
-
 // applies reports whether the request's method and path are covered.
 func (m *idempotency) applies(r *http.Request) bool {
 	covered := false

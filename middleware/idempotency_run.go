@@ -16,9 +16,8 @@ import (
 // tombstone, or releases the key.
 func (h *idempotencyHandler) run(w http.ResponseWriter, r *http.Request, c *claimed) {
 	m := h.m
-	cctx, cancel := context.WithCancelCause(r.Context())
-	defer cancel(nil)
-	c.ctx = leaseContext{Context: cctx, lease: &c.Lease}
+	c.ctx.parent, c.ctx.lease = r.Context(), &c.Lease
+	defer c.ctx.release()
 	var outer http.Header // headers set by middleware in front of this one
 	if len(w.Header()) > 0 {
 		outer = w.Header().Clone()
@@ -26,7 +25,7 @@ func (h *idempotencyHandler) run(w http.ResponseWriter, r *http.Request, c *clai
 	rec := recorder.New(w, recorder.Buffered(), recorder.WithCaptureLimit(m.maxResponse),
 		recorder.WithMethod(r.Method))
 	defer rec.Release()
-	l := m.startLease(&c.renewal, r, c.Key, c.Token, cancel)
+	l := m.startLease(&c.renewal, r, c.Key, c.Token, &c.ctx)
 	start := time.Now()
 
 	panicked := true

@@ -18,11 +18,11 @@ import (
 // goroutine, so a request that finishes before the first renewal costs one
 // timer and nothing else.
 type lease struct {
-	m      *idempotency
-	r      *http.Request
-	key    string
-	token  string
-	cancel context.CancelCauseFunc
+	m     *idempotency
+	r     *http.Request
+	key   string
+	token string
+	ctx   *leaseContext // the handler's, cancelled when the lease is lost
 
 	mu     sync.Mutex
 	timer  *time.Timer
@@ -32,8 +32,8 @@ type lease struct {
 }
 
 // startLease starts renewing the claim of key, in l (zero-valued).
-func (m *idempotency) startLease(l *lease, r *http.Request, key, token string, cancel context.CancelCauseFunc) *lease {
-	l.m, l.r, l.key, l.token, l.cancel, l.lastOK = m, r, key, token, cancel, time.Now()
+func (m *idempotency) startLease(l *lease, r *http.Request, key, token string, ctx *leaseContext) *lease {
+	l.m, l.r, l.key, l.token, l.ctx, l.lastOK = m, r, key, token, ctx, time.Now()
 	l.mu.Lock()
 	l.timer = time.AfterFunc(m.renewEvery, l.renew)
 	l.mu.Unlock()
@@ -75,7 +75,7 @@ func (l *lease) loseLocked(err error) {
 	l.m.emit(Event{Kind: EventLeaseLost, Request: l.r, Key: l.key, Err: err})
 	l.m.log.LogAttrs(l.r.Context(), slog.LevelError, "idempotency lease lost while the handler runs: cancelling its context",
 		slog.String("key", l.key), slog.String("trace_id", httpx.TraceID(l.r.Context())), slog.Any("error", err))
-	l.cancel(err)
+	l.ctx.lose(err)
 }
 
 // stop ends renewal; a renewal already running finds done set and does

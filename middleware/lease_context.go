@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"sync"
+	"time"
 )
 
 // Lease describes the claim under which a handler runs. Get it with
@@ -33,6 +35,78 @@ type Lease struct {
 }
 
 type leaseKey struct{}
+
+// leaseContext is the handler's context: its parent, plus the Lease as the
+// value of leaseKey (one allocation less than context.WithValue), plus
+// cancellation when the lease is lost.
+//
+// The cancelable child of the parent is derived lazily, on the first call
+// to Done (which every context derived from this one makes) or when the
+// lease is lost: most handlers never ask, and deriving one costs an
+// allocation, a lock of the parent and an entry in its children map on
+// every request. Until it exists, Err, Value (context.Cause included) and
+// Deadline are the parent's, which is exactly what the child would answer.
+type leaseContext struct {
+	parent context.Context
+	lease  *Lease
+
+	mu     sync.Mutex
+	child  context.Context // nil until needed
+	cancel context.CancelCauseFunc
+}
+
+// derived returns the cancelable child, deriving it on first use.
+func (c *leaseContext) derived() context.Context {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.child == nil {
+		c.child, c.cancel = context.WithCancelCause(c.parent)
+	}
+	return c.child
+}
+
+// current returns the cancelable child, or the parent before one exists.
+func (c *leaseContext) current() context.Context {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.child != nil {
+		return c.child
+	}
+	return c.parent
+}
+
+// Deadline returns the parent's deadline: cancellation adds none.
+func (c *leaseContext) Deadline() (time.Time, bool) { return c.parent.Deadline() }
+
+// Done returns the channel closed when the parent is done or the lease is
+// lost.
+func (c *leaseContext) Done() <-chan struct{} { return c.derived().Done() }
+
+// Err returns context.Canceled once the lease is lost, else the parent's.
+func (c *leaseContext) Err() error { return c.current().Err() }
+
+// Value returns the lease for leaseKey and defers to the context otherwise.
+func (c *leaseContext) Value(key any) any {
+	if _, ok := key.(leaseKey); ok {
+		return c.lease
+	}
+	return c.current().Value(key)
+}
+
+// lose cancels the context with cause (the lease was lost).
+func (c *leaseContext) lose(cause error) {
+	c.derived()
+	c.cancel(cause)
+}
+
+// release frees the child, if one was derived, when the handler returned.
+func (c *leaseContext) release() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cancel != nil {
+		c.cancel(nil)
+	}
+}
 
 // LeaseFrom returns the lease of the request whose context is ctx, or
 // false outside a handler run by [Idempotency] (no key, replay, skipped).

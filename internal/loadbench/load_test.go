@@ -36,10 +36,12 @@ var (
 	flagBurst      = flag.Int("loadbench.burst", 200, "concurrent same-key requests per burst")
 	flagBursts     = flag.Int("loadbench.bursts", 5, "same-key bursts per configuration")
 	flagReplayKeys = flag.Int("loadbench.replaykeys", 1000, "keys completed before the replay scenario")
-	flagProfile    = flag.String("loadbench.profile", "", "directory for CPU profiles of idemkit+valkey under new-key and replay (empty: no profiles)")
+	flagProfile    = flag.String("loadbench.profile", "", "directory for CPU profiles of the idemkit configurations under new-key and replay (empty: no profiles)")
 	flagOut        = flag.String("loadbench.out", "", "also write the Markdown report to this file")
 	flagMultiplex  = flag.Int("loadbench.multiplex", -1, "valkey-go PipelineMultiplex (-1: the client's default, 2^2 connections)")
 	flagFlushDelay = flag.Duration("loadbench.flushdelay", 0, "valkey-go MaxFlushDelay (0: the client's default, none)")
+	flagConfigs    = flag.String("loadbench.configs", "", "comma-separated configurations to measure besides bare (empty: all), for quick iterations")
+	flagScenarios  = flag.String("loadbench.scenarios", "", "comma-separated scenarios to measure: no-key, new-key, replay (empty: all)")
 )
 
 // loadEnv gates the load benchmark: it takes minutes and wants a quiet
@@ -151,6 +153,10 @@ func TestLoad(t *testing.T) {
 				// records another configuration left in this process's
 				// memory store would make every garbage collection of this
 				// cell mark them, taxing allocation-heavy configurations.
+				name := configNames[(i+round-1)%len(configNames)]
+				if !selected(*flagConfigs, name, cfgBare) || !selected(*flagScenarios, sc.String(), "") {
+					continue
+				}
 				configs := startConfigs(t, client)
 				c := configs[(i+round-1)%len(configs)]
 				if sc == loadbench.Replay && c.name != cfgBare {
@@ -268,6 +274,15 @@ func appendOut(t *testing.T, b []byte) {
 	}
 }
 
+// selected reports whether name is in the comma-separated list, which
+// selects everything when empty; always is selected in any case.
+func selected(list, name, always string) bool {
+	if list == "" || name == always {
+		return true
+	}
+	return slices.Contains(strings.Split(list, ","), name)
+}
+
 // config is one configuration under test: an endpoint behind (or without)
 // a middleware, served on its own loopback port.
 type config struct {
@@ -376,12 +391,12 @@ func profile(t *testing.T, w io.Writer, wrk loadbench.Wrk, configs []*config, d 
 		t.Fatal(err)
 	}
 	for _, c := range configs {
-		if c.name != cfgValkey && c.name != cfgValkeyCache {
+		if c.name == cfgBare || c.name == cfgNaive || !selected(*flagConfigs, c.name, "") {
 			continue
 		}
 		seedReplayKeys(t, c.url, *flagReplayKeys)
 		for _, sc := range []loadbench.Scenario{loadbench.NewKey, loadbench.Replay} {
-			if c.name == cfgValkeyCache && sc == loadbench.NewKey {
+			if c.name == cfgValkeyCache && sc == loadbench.NewKey || !selected(*flagScenarios, sc.String(), "") {
 				continue
 			}
 			file := filepath.Join(*flagProfile, fmt.Sprintf("cpu-%s-%s.pprof", strings.ReplaceAll(c.name, "+", "-"), sc))
