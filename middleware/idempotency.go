@@ -59,6 +59,7 @@ type idempotency struct {
 	cache         *ReplayCache
 	wait          waiting // wait-and-replay policy (wait.go)
 	quota         Quota   // per-scope limits (quota.go); store is then bound to it
+	expires       httpDates
 }
 
 func newIdempotency(cfg IdempotencyConfig) *idempotency {

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/idemkit/idemkit/errs"
@@ -32,7 +33,7 @@ var ErrResponseNotReplayable = errs.New(http.StatusConflict, CodeResponseNotRepl
 
 // answerExisting answers a request whose key already has a record.
 func (m *idempotency) answerExisting(w http.ResponseWriter, r *http.Request, skey string, fp [32]byte, rec *Record) {
-	setExpires(w.Header(), rec.ExpiresAt)
+	m.setExpires(w.Header(), rec.ExpiresAt)
 	if rec.Fingerprint != fp {
 		m.emit(Event{Kind: EventMismatch, Request: r, Key: skey})
 		m.writeError(w, r, ErrIdempotencyKeyReused)
@@ -52,10 +53,32 @@ func (m *idempotency) answerExisting(w http.ResponseWriter, r *http.Request, ske
 }
 
 // setExpires sets Idempotency-Expires to t, when known.
-func setExpires(h http.Header, t time.Time) {
+func (m *idempotency) setExpires(h http.Header, t time.Time) {
 	if !t.IsZero() {
-		h.Set(HeaderExpires, t.UTC().Format(http.TimeFormat))
+		h[HeaderExpires] = []string{m.expires.format(t)} // the name is canonical
 	}
+}
+
+// httpDates formats times as HTTP-dates, reusing the last result: the
+// records a busy endpoint writes within one second all expire within the
+// same second, and formatting is most of what setting the header costs.
+type httpDates struct {
+	last atomic.Pointer[httpDate]
+}
+
+type httpDate struct {
+	unix int64
+	text string
+}
+
+func (d *httpDates) format(t time.Time) string {
+	unix := t.Unix()
+	if last := d.last.Load(); last != nil && last.unix == unix {
+		return last.text
+	}
+	text := t.UTC().Format(http.TimeFormat)
+	d.last.Store(&httpDate{unix: unix, text: text})
+	return text
 }
 
 // replay writes a stored response: its status, headers and body byte for

@@ -78,7 +78,7 @@ func (m *idempotency) complete(r *http.Request, rec *recorder.Recorder, outer ht
 	if m.store1(r, c, l, stored, EventStored, elapsed) {
 		// Not put in the replay cache: most keys are never retried, and a
 		// record enters the cache on its first replay from the store.
-		setExpires(rec.CommitHeader(), stored.ExpiresAt)
+		m.setExpires(rec.CommitHeader(), stored.ExpiresAt)
 	}
 }
 
@@ -103,7 +103,7 @@ func (m *idempotency) tombstone(r *http.Request, rec *recorder.Recorder, outer h
 		slog.String("key", c.Key), slog.String("reason", unstorableReason(rec)), slog.Int("status", ts.Status),
 		slog.Int64("body_bytes", ts.BodySize))
 	if m.store1(r, c, l, ts, EventTombstoned, elapsed) {
-		setExpires(rec.CommitHeader(), ts.ExpiresAt)
+		m.setExpires(rec.CommitHeader(), ts.ExpiresAt)
 	}
 }
 

@@ -1,0 +1,24 @@
+package middleware
+
+import (
+	"net/http"
+	"testing"
+	"time"
+)
+
+func TestHTTPDatesReuseWithinASecond(t *testing.T) {
+	var d httpDates
+	paris := time.FixedZone("CET", 3600)
+	base := time.Date(2026, 11, 28, 3, 4, 5, 0, paris)
+	for _, tc := range []time.Time{
+		base,
+		base.Add(999 * time.Millisecond), // same second: the cached text
+		base.Add(time.Second),
+		base.Add(-time.Hour * 24 * 400),
+		base.UTC(),
+	} {
+		if got, want := d.format(tc), tc.UTC().Format(http.TimeFormat); got != want {
+			t.Errorf("format(%v) = %q, want %q", tc, got, want)
+		}
+	}
+}
