@@ -97,24 +97,43 @@ func isRateLimitHeader(name string) bool {
 		strings.HasPrefix(name, "X-Rate-Limit")
 }
 
-// filter returns the headers of h that the policy stores. Values are copied.
-// Headers present in outer with the same values were set by middleware in
-// front of this one, not by the handler: that middleware sets them again on
-// a replay (perhaps differently), so they are not stored.
+// filter returns the headers of h that the policy stores. Headers present
+// in outer with the same values were set by middleware in front of this
+// one, not by the handler: that middleware sets them again on a replay
+// (perhaps differently), so they are not stored.
+//
+// The result shares h's value slices (capped, so an append copies), and is
+// h itself when every header is kept, the common case: no allocation. It is
+// only read, and a Store copies what it keeps before returning.
 func (f headerFilter) filter(h, outer http.Header) http.Header {
 	var conn []string
 	for _, v := range h["Connection"] {
 		conn = append(conn, strings.Split(v, ",")...)
 	}
+	all := true
+	for name, vals := range h {
+		if !f.keeps(name, vals, outer, conn) {
+			all = false
+			break
+		}
+	}
+	if all {
+		return h
+	}
 	out := make(http.Header, len(h))
 	for name, vals := range h {
-		if len(vals) == 0 || !f.stored(textproto.CanonicalMIMEHeaderKey(name), conn) {
-			continue
+		if f.keeps(name, vals, outer, conn) {
+			out[name] = vals[:len(vals):len(vals)]
 		}
-		if prev, ok := outer[name]; ok && slices.Equal(prev, vals) {
-			continue
-		}
-		out[name] = append([]string(nil), vals...)
 	}
 	return out
+}
+
+// keeps reports whether filter keeps the header name with values vals.
+func (f headerFilter) keeps(name string, vals []string, outer http.Header, conn []string) bool {
+	if len(vals) == 0 || !f.stored(textproto.CanonicalMIMEHeaderKey(name), conn) {
+		return false
+	}
+	prev, ok := outer[name]
+	return !ok || !slices.Equal(prev, vals)
 }

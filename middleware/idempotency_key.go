@@ -92,18 +92,14 @@ func unquoteSFString(v string) (string, error) {
 // reaching another scope's record would take a second preimage (2^128 work),
 // and a collision among one's own keys (2^64 work) harms only oneself.
 func storageKey(prefix, scope, key string) string {
-	h := sha256.New()
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(len(scope)))
-	h.Write(n[:])
-	h.Write([]byte(scope))
-	binary.BigEndian.PutUint64(n[:], uint64(len(key)))
-	h.Write(n[:])
-	h.Write([]byte(key))
-	var sum [sha256.Size]byte
-	h.Sum(sum[:0])
-	buf := make([]byte, 0, len(prefix)+storageHashLen)
-	buf = append(buf, prefix...)
+	var stack [256]byte // the hash input: on the stack for usual lengths
+	in := binary.BigEndian.AppendUint64(stack[:0], uint64(len(scope)))
+	in = append(in, scope...)
+	in = binary.BigEndian.AppendUint64(in, uint64(len(key)))
+	in = append(in, key...)
+	sum := sha256.Sum256(in)
+	var out [128]byte
+	buf := append(out[:0], prefix...)
 	buf = base64.RawURLEncoding.AppendEncode(buf, sum[:16])
 	return string(buf)
 }

@@ -142,6 +142,7 @@ func (m *idempotency) store1(r *http.Request, c *claimed, l *lease, rec *Record,
 		slog.Int("status", rec.Status), slog.Any("error", err))
 	pending := *rec
 	pending.Body = append([]byte(nil), rec.Body...) // rec's buffer is pooled
+	pending.Header = rec.Header.Clone()             // rec's map is the recorder's snapshot
 	go m.completeLater(r, c, l, &pending, ok)
 	return false
 }

@@ -218,8 +218,15 @@ func (b *quotaBound) Extend(ctx context.Context, key, token string, ttl time.Dur
 
 // asQuotaError returns the quota error in err's tree, or nil.
 func asQuotaError(err error) *QuotaError {
+	if err == nil {
+		return nil // no errors.As target escaping to the heap on every request
+	}
+	return findQuotaError(err)
+}
+
+func findQuotaError(err error) *QuotaError {
 	var qe *QuotaError
-	if err == nil || !errors.As(err, &qe) {
+	if !errors.As(err, &qe) {
 		return nil
 	}
 	return qe

@@ -53,7 +53,10 @@ func (s RecordState) String() string {
 // Header, Body); a tombstone carries the status and headers of a response
 // that could not be stored, with its size and, when known, its SHA-256.
 // Records handed to a Store are never modified by it afterwards, and records
-// returned by a Store belong to the caller.
+// returned by a Store belong to the caller. A Store copies (encodes) what it
+// keeps before the call returns: the middleware hands it a response's
+// Header and Body without copying them, and reuses the body's buffer once
+// the call has returned.
 type Record struct {
 	// State is StateProcessing or StateCompleted.
 	State RecordState
