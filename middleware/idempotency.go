@@ -60,6 +60,7 @@ type idempotency struct {
 	wait          waiting // wait-and-replay policy (wait.go)
 	quota         Quota   // per-scope limits (quota.go); store is then bound to it
 	expires       httpDates
+	deadlines     *storeDeadlines // of store calls (store_context.go)
 }
 
 func newIdempotency(cfg IdempotencyConfig) *idempotency {
@@ -89,6 +90,7 @@ func newIdempotency(cfg IdempotencyConfig) *idempotency {
 	}
 	m.store = m.withQuota(cfg.Store)
 	m.renewEvery = m.processingTTL / 3
+	m.deadlines = newStoreDeadlines(m.storeTimeout)
 	_, m.inProcess = cfg.Store.(inProcessStore)
 	if m.shouldStore == nil {
 		m.shouldStore = StoreSuccess
@@ -177,16 +179,14 @@ func (h *idempotencyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	token := newToken()
 	claim := m.newClaim(token, fp)
-	ctx, cancel := m.detached(r)
+	ctx := m.detached(r)
 	start := time.Now()
 	existing, err := m.store.Claim(ctx, skey, claim, m.processingTTL)
-	cancel()
 	if r.Context().Err() != nil {
 		// The client went away: not an outage, and nobody reads the answer.
 		if err == nil && existing == nil {
-			ctx, cancel := m.detached(r)
+			ctx := m.detached(r)
 			m.store.Release(ctx, skey, token)
-			cancel()
 		}
 		m.writeError(w, r, errs.ErrClientClosedRequest.Wrap(context.Cause(r.Context())))
 		return

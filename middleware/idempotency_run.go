@@ -120,9 +120,8 @@ func unstorableReason(rec *recorder.Recorder) string {
 // lease keeps the claim alive: the handler ran, so a retry must see
 // "processing" meanwhile, never run it a second time.
 func (m *idempotency) store1(r *http.Request, c *claimed, l *lease, rec *Record, ok EventKind, elapsed time.Duration) bool {
-	ctx, cancel := m.detached(r)
+	ctx := m.detached(r)
 	err := m.store.Complete(ctx, c.Key, c.Token, rec, m.completedTTL)
-	cancel()
 	if err == nil {
 		l.stop()
 		m.emit(Event{Kind: ok, Request: r, Key: c.Key, Status: rec.Status, Duration: elapsed})
@@ -189,9 +188,8 @@ func (m *idempotency) completeLater(r *http.Request, c *claimed, l *lease, rec *
 
 // release deletes the claim so that a retry runs the handler again.
 func (m *idempotency) release(r *http.Request, c *claimed, why string, status int, elapsed time.Duration) {
-	ctx, cancel := m.detached(r)
+	ctx := m.detached(r)
 	err := m.store.Release(ctx, c.Key, c.Token)
-	cancel()
 	if err != nil {
 		kind := EventStoreError
 		if errors.Is(err, ErrLeaseLost) {
@@ -206,19 +204,6 @@ func (m *idempotency) release(r *http.Request, c *claimed, why string, status in
 	m.log.LogAttrs(r.Context(), slog.LevelDebug, "idempotency: key released",
 		slog.String("key", c.Key), slog.String("reason", why), slog.Int("status", status))
 }
-
-// detached returns a context for store calls: not cancelled when the
-// client goes away (the classic retry case: a claim or final write cut off
-// half-way would block the key), bounded by the store timeout. A store in
-// this process never blocks, so it gets no timer at all.
-func (m *idempotency) detached(r *http.Request) (context.Context, context.CancelFunc) {
-	if m.inProcess {
-		return context.Background(), noCancel
-	}
-	return context.WithTimeout(context.WithoutCancel(r.Context()), m.storeTimeout)
-}
-
-func noCancel() {}
 
 // inProcessStore is implemented by stores whose calls never block on I/O
 // (MemoryStore): the middleware then skips per-call timeouts.

@@ -117,15 +117,13 @@ func (h *idempotencyHandler) await(w http.ResponseWriter, r *http.Request, rec *
 		claim := m.newClaim(token, d.fp)
 		// Detached, like the first claim: a claim cut off after the store
 		// applied it would block the key for ProcessingTTL.
-		cctx, ccancel := m.detached(r)
+		cctx := m.detached(r)
 		existing, err := m.store.Claim(cctx, d.skey, claim, m.processingTTL)
-		ccancel()
 		switch {
 		case r.Context().Err() != nil: // the client left
 			if err == nil && existing == nil { // nobody will run it: give the key back
-				rctx, rcancel := m.detached(r)
+				rctx := m.detached(r)
 				m.store.Release(rctx, d.skey, token)
-				rcancel()
 			}
 			stop()
 			m.emit(Event{Kind: EventWaited, Request: r, Key: d.skey, Duration: time.Since(start), Err: r.Context().Err()})
