@@ -40,6 +40,7 @@ var (
 	flagOut        = flag.String("loadbench.out", "", "also write the Markdown report to this file")
 	flagMultiplex  = flag.Int("loadbench.multiplex", -1, "valkey-go PipelineMultiplex (-1: the client's default, 2^2 connections)")
 	flagFlushDelay = flag.Duration("loadbench.flushdelay", 0, "valkey-go MaxFlushDelay (0: the client's default, none)")
+	flagNoPipe     = flag.Bool("loadbench.noautopipe", false, "valkey-go DisableAutoPipelining: each call on a pooled connection of its own")
 	flagConfigs    = flag.String("loadbench.configs", "", "comma-separated configurations to measure besides bare (empty: all), for quick iterations")
 	flagScenarios  = flag.String("loadbench.scenarios", "", "comma-separated scenarios to measure: no-key, new-key, replay (empty: all)")
 )
@@ -118,7 +119,8 @@ func TestLoad(t *testing.T) {
 	set := loadSettings()
 	ctx := t.Context()
 	vs := valkeytest.StartServer(t)
-	opt := valkey.ClientOption{InitAddress: []string{vs.Addr}, DisableCache: true, MaxFlushDelay: *flagFlushDelay}
+	opt := valkey.ClientOption{InitAddress: []string{vs.Addr}, DisableCache: true, MaxFlushDelay: *flagFlushDelay,
+		DisableAutoPipelining: *flagNoPipe}
 	if *flagMultiplex >= 0 {
 		opt.PipelineMultiplex = *flagMultiplex
 	}
@@ -134,8 +136,8 @@ func TestLoad(t *testing.T) {
 	machine := loadbench.DescribeMachine(valkeyVersion(t, vs), wrkPath)
 	fmt.Fprintf(w, "\n## Load benchmark\n\n")
 	machine.Write(w)
-	fmt.Fprintf(w, "- valkey-go client: PipelineMultiplex %s, MaxFlushDelay %v\n",
-		map[bool]string{true: fmt.Sprint(opt.PipelineMultiplex), false: "default (2)"}[*flagMultiplex >= 0], opt.MaxFlushDelay)
+	fmt.Fprintf(w, "- valkey-go client: PipelineMultiplex %s, MaxFlushDelay %v, DisableAutoPipelining %v\n",
+		map[bool]string{true: fmt.Sprint(opt.PipelineMultiplex), false: "default (2)"}[*flagMultiplex >= 0], opt.MaxFlushDelay, opt.DisableAutoPipelining)
 	fmt.Fprintf(w, "- load: wrk -t%d -c%d, POST %s with a %d-byte JSON body, 201 with a %d-byte JSON body; %v cells after %v warm-up, %d round(s), %d replay keys\n\n",
 		loadbench.DefaultThreads, loadbench.DefaultConnections, loadbench.Path, len(loadbench.RequestBody),
 		len(loadbench.ResponseBody), set.duration, set.warmup, set.rounds, *flagReplayKeys)
@@ -143,59 +145,75 @@ func TestLoad(t *testing.T) {
 	report := &loadbench.Report{Configs: configNames, Baseline: cfgBare}
 	valkeyTime := map[string][]valkeyCost{}
 	runID := randomHex(4)
+	// measure runs one cell. Every cell starts from fresh stores and a
+	// collected heap: records another configuration left in this process's
+	// memory store would make every garbage collection of this cell mark
+	// them, taxing allocation-heavy configurations.
+	measure := func(name string, sc loadbench.Scenario, round, pair int) {
+		configs := startConfigs(t, client)
+		defer stopConfigs(configs)
+		c := configs[slices.Index(configNames, name)]
+		if sc == loadbench.Replay && c.name != cfgBare {
+			seedReplayKeys(t, c.url, *flagReplayKeys)
+		}
+		runtime.GC()
+		load := loadbench.Load{URL: c.url, Scenario: sc, ReplayKeys: *flagReplayKeys}
+		if set.warmup > 0 {
+			load.Duration = set.warmup
+			load.KeyPrefix = fmt.Sprintf("%s-r%d-p%d-%s-warm-", runID, round, pair, c.name)
+			if _, err := wrk.Run(ctx, load); err != nil {
+				t.Fatal(err)
+			}
+		}
+		load.Duration = set.duration
+		load.KeyPrefix = fmt.Sprintf("%s-r%d-p%d-%s-", runID, round, pair, c.name)
+		resetStats(t, vs)
+		before, cpu0 := c.endpoint.Runs(), sampleCPU(t, vs)
+		res, err := wrk.Run(ctx, load)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs, cpu := c.endpoint.Runs()-before, sampleCPU(t, vs).sub(cpu0)
+		if !c.usesValkey {
+			cpu.Store = 0
+		}
+		report.Add(loadbench.Cell{Config: c.name, Scenario: sc, Round: round, Pair: pair, Result: res, Runs: runs, CPU: cpu})
+		if c.usesValkey {
+			k := c.name + " " + sc.String()
+			valkeyTime[k] = append(valkeyTime[k], commandCost(t, vs, res.Requests))
+		}
+		fmt.Fprintf(os.Stderr, "round %d %-8s %-28s %8.0f req/s  p50 %v  p99 %v  runs %d  errors %d/%d  other load %.2f cores\n",
+			round, sc, c.name, res.RPS(), res.P50, res.P99, runs, res.StatusErrors, res.SocketErrors,
+			float64(cpu.Other)/float64(max(res.Duration, 1)))
+		if res.StatusErrors+res.SocketErrors > 0 {
+			t.Errorf("%s %s round %d: %d status errors, %d socket errors: the figures of this cell are not valid",
+				c.name, sc, round, res.StatusErrors, res.SocketErrors)
+		}
+	}
 	for round := 1; round <= set.rounds; round++ {
 		flushAll(t, vs)
 		for _, sc := range loadbench.Scenarios {
-			// Rotate the order each round, so no configuration always runs
-			// first (or right after the warmest cache).
+			if !selected(*flagScenarios, sc.String(), "") {
+				continue
+			}
+			// Each configuration is measured right next to a baseline cell
+			// of its own (its pair), bare first in odd rounds and second in
+			// even ones: this machine's speed drifts within seconds, so a
+			// ratio is only as good as the time between its two cells. The
+			// order of the configurations rotates every round.
 			for i := range configNames {
-				// Every cell starts from fresh stores and a collected heap:
-				// records another configuration left in this process's
-				// memory store would make every garbage collection of this
-				// cell mark them, taxing allocation-heavy configurations.
 				name := configNames[(i+round-1)%len(configNames)]
-				if !selected(*flagConfigs, name, cfgBare) || !selected(*flagScenarios, sc.String(), "") {
+				if name == cfgBare || !selected(*flagConfigs, name, cfgBare) {
 					continue
 				}
-				configs := startConfigs(t, client)
-				c := configs[(i+round-1)%len(configs)]
-				if sc == loadbench.Replay && c.name != cfgBare {
-					seedReplayKeys(t, c.url, *flagReplayKeys)
+				pair := slices.Index(configNames, name)
+				order := []string{cfgBare, name}
+				if round%2 == 0 {
+					order[0], order[1] = order[1], order[0]
 				}
-				runtime.GC()
-				load := loadbench.Load{URL: c.url, Scenario: sc, ReplayKeys: *flagReplayKeys}
-				if set.warmup > 0 {
-					load.Duration = set.warmup
-					load.KeyPrefix = fmt.Sprintf("%s-r%d-%s-warm-", runID, round, c.name)
-					if _, err := wrk.Run(ctx, load); err != nil {
-						t.Fatal(err)
-					}
+				for _, n := range order {
+					measure(n, sc, round, pair)
 				}
-				load.Duration = set.duration
-				load.KeyPrefix = fmt.Sprintf("%s-r%d-%s-", runID, round, c.name)
-				resetStats(t, vs)
-				before, cpu0 := c.endpoint.Runs(), sampleCPU(t, vs)
-				res, err := wrk.Run(ctx, load)
-				if err != nil {
-					t.Fatal(err)
-				}
-				runs, cpu := c.endpoint.Runs()-before, sampleCPU(t, vs).sub(cpu0)
-				if !c.usesValkey {
-					cpu.Store = 0
-				}
-				report.Add(loadbench.Cell{Config: c.name, Scenario: sc, Round: round, Result: res, Runs: runs, CPU: cpu})
-				if c.usesValkey {
-					k := c.name + " " + sc.String()
-					valkeyTime[k] = append(valkeyTime[k], commandCost(t, vs, res.Requests))
-				}
-				fmt.Fprintf(os.Stderr, "round %d %-8s %-28s %8.0f req/s  p50 %v  p99 %v  runs %d  errors %d/%d  other load %.2f cores\n",
-					round, sc, c.name, res.RPS(), res.P50, res.P99, runs, res.StatusErrors, res.SocketErrors,
-					float64(cpu.Other)/float64(max(res.Duration, 1)))
-				if res.StatusErrors+res.SocketErrors > 0 {
-					t.Errorf("%s %s round %d: %d status errors, %d socket errors: the figures of this cell are not valid",
-						c.name, sc, round, res.StatusErrors, res.SocketErrors)
-				}
-				stopConfigs(configs)
 			}
 		}
 		if round == 1 {

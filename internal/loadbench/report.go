@@ -17,6 +17,12 @@ type Cell struct {
 	Scenario Scenario
 	// Round counts from 1.
 	Round int
+	// Pair, when not 0, pairs a configuration's cell with the baseline
+	// cell measured right next to it (same round, scenario and Pair): its
+	// ratio divides by that cell instead of the round's only baseline
+	// cell, so that the machine's drift between cells far apart in time
+	// does not enter the ratio.
+	Pair int
 	// Result is what wrk measured.
 	Result Result
 	// Runs is how many times the endpoint ran during the measured run.
@@ -42,7 +48,8 @@ type CPU struct {
 type Row struct {
 	Config   string
 	Scenario Scenario
-	// Rounds is the number of rounds measured.
+	// Rounds is the number of cells measured: one per round, or one per
+	// pair and round for a baseline measured in pairs.
 	Rounds int
 	// RPS, P50 and P99 are medians over the rounds.
 	RPS      float64
@@ -96,7 +103,7 @@ func (r *Report) Row(config string, sc Scenario) (row Row, ok bool) {
 			store = append(store, float64(c.CPU.Store)/n)
 			loadgen = append(loadgen, float64(c.CPU.LoadGen)/n)
 		}
-		if base, ok := r.cell(r.Baseline, sc, c.Round); ok {
+		if base, ok := r.base(c); ok {
 			if b := base.Result.RPS(); b > 0 {
 				ratio = append(ratio, c.Result.RPS()/b)
 			}
@@ -122,6 +129,16 @@ func (r *Report) Row(config string, sc Scenario) (row Row, ok bool) {
 		row.RunsPerRequest = float64(runs) / float64(requests)
 	}
 	return row, true
+}
+
+// base returns the baseline cell c's ratio divides by.
+func (r *Report) base(c Cell) (Cell, bool) {
+	for _, b := range r.cells {
+		if b.Config == r.Baseline && b.Scenario == c.Scenario && b.Round == c.Round && b.Pair == c.Pair {
+			return b, true
+		}
+	}
+	return Cell{}, false
 }
 
 func (r *Report) cell(config string, sc Scenario, round int) (Cell, bool) {
@@ -200,7 +217,7 @@ func (r *Report) WriteRounds(w io.Writer) {
 				}
 				measured = true
 				ratio := 0.0
-				if base, ok := r.cell(r.Baseline, sc, i); ok && base.Result.RPS() > 0 {
+				if base, ok := r.base(c); ok && base.Result.RPS() > 0 {
 					ratio = c.Result.RPS() / base.Result.RPS()
 				}
 				other := 0.0

@@ -87,3 +87,26 @@ func TestReportRow(t *testing.T) {
 		t.Errorf("WriteRounds() =\n%s\nwant a line %s", b.String(), want)
 	}
 }
+
+// TestReportPairs checks that a configuration measured next to a baseline
+// cell of its own divides by that cell, not by another pair's.
+func TestReportPairs(t *testing.T) {
+	r := &loadbench.Report{Configs: []string{"bare", "a", "b"}, Baseline: "bare"}
+	for pair, c := range map[int]struct {
+		name      string
+		bare, cfg int64
+	}{1: {"a", 10000, 8000}, 2: {"b", 5000, 2500}} {
+		base, cfg := cell("bare", 1, c.bare, time.Millisecond), cell(c.name, 1, c.cfg, time.Millisecond)
+		base.Pair, cfg.Pair = pair, pair
+		r.Add(base)
+		r.Add(cfg)
+	}
+	for config, want := range map[string]float64{"a": 0.8, "b": 0.5} {
+		if row, _ := r.Row(config, loadbench.NewKey); math.Abs(row.Ratio-want) > 1e-9 {
+			t.Errorf("Row(%q).Ratio = %v, want %v (divided by its own pair's baseline)", config, row.Ratio, want)
+		}
+	}
+	if row, _ := r.Row("bare", loadbench.NewKey); row.Rounds != 2 || row.RPS != 7500 {
+		t.Errorf("Row(bare) = %d cells, %v req/s; want 2 cells, median 7500", row.Rounds, row.RPS)
+	}
+}
