@@ -39,10 +39,11 @@ var (
 	flagProfile    = flag.String("loadbench.profile", "", "directory for CPU profiles of the idemkit configurations under new-key and replay (empty: no profiles)")
 	flagOut        = flag.String("loadbench.out", "", "also write the Markdown report to this file")
 	flagMultiplex  = flag.Int("loadbench.multiplex", -1, "valkey-go PipelineMultiplex (-1: the client's default, 2^2 connections)")
-	flagFlushDelay = flag.Duration("loadbench.flushdelay", 0, "valkey-go MaxFlushDelay (0: the client's default, none)")
-	flagNoPipe     = flag.Bool("loadbench.noautopipe", false, "valkey-go DisableAutoPipelining: each call on a pooled connection of its own")
-	flagConfigs    = flag.String("loadbench.configs", "", "comma-separated configurations to measure besides bare (empty: all), for quick iterations")
-	flagScenarios  = flag.String("loadbench.scenarios", "", "comma-separated scenarios to measure: no-key, new-key, replay (empty: all)")
+	flagFlushDelay = flag.Duration("loadbench.flushdelay", 100*time.Microsecond,
+		"valkey-go MaxFlushDelay (0: valkey-go's default, none); docs/operations.md explains the 100µs default")
+	flagNoPipe    = flag.Bool("loadbench.noautopipe", false, "valkey-go DisableAutoPipelining: each call on a pooled connection of its own")
+	flagConfigs   = flag.String("loadbench.configs", "", "comma-separated configurations to measure besides bare (empty: all), for quick iterations")
+	flagScenarios = flag.String("loadbench.scenarios", "", "comma-separated scenarios to measure: no-key, new-key, replay (empty: all)")
 )
 
 // loadEnv gates the load benchmark: it takes minutes and wants a quiet
@@ -409,8 +410,9 @@ func profile(t *testing.T, w io.Writer, wrk loadbench.Wrk, configs []*config, d 
 		t.Fatal(err)
 	}
 	for _, c := range configs {
-		if c.name == cfgBare || c.name == cfgNaive || !selected(*flagConfigs, c.name, "") {
-			continue
+		named := slices.Contains(strings.Split(*flagConfigs, ","), c.name)
+		if (c.name == cfgBare || c.name == cfgNaive) && !named || !selected(*flagConfigs, c.name, "") {
+			continue // bare and naive only when named in -loadbench.configs
 		}
 		seedReplayKeys(t, c.url, *flagReplayKeys)
 		for _, sc := range []loadbench.Scenario{loadbench.NewKey, loadbench.Replay} {
