@@ -47,7 +47,8 @@ bench-go:
 ## bench-load: find (or install) wrk and valkey-server, then the load benchmark (internal/loadbench):
 ## bare vs idemkit (memory, Valkey, Valkey + replay cache) vs naive GET-then-SET, same-key bursts,
 ## and the 1M-key memory store check. Quick run: make bench-load LOADBENCH_ARGS=-test.short
-## More flags (after -args): -loadbench.duration=5s -loadbench.rounds=3 -loadbench.profile=DIR -loadbench.out=FILE
+## More flags (after -args): -loadbench.duration=4s -loadbench.rounds=5 -loadbench.profile=DIR -loadbench.out=FILE,
+## -loadbench.configs=idemkit+valkey -loadbench.scenarios=new-key (quick comparisons), -loadbench.flushdelay=0
 LOADBENCH_ARGS ?=
 bench-load:
 	@vs=$$($(ENSURE) valkey-server valkey-server VALKEY_SERVER) || exit 1; \

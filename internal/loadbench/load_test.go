@@ -30,9 +30,9 @@ import (
 
 // Flags of the load benchmark; pass them after -args.
 var (
-	flagDuration   = flag.Duration("loadbench.duration", 5*time.Second, "measured time per cell (whole seconds)")
+	flagDuration   = flag.Duration("loadbench.duration", 4*time.Second, "measured time per cell (whole seconds)")
 	flagWarmup     = flag.Duration("loadbench.warmup", time.Second, "warm-up time before each cell (whole seconds, 0 = none)")
-	flagRounds     = flag.Int("loadbench.rounds", 3, "rounds; the report shows medians (0: only bursts and profiles)")
+	flagRounds     = flag.Int("loadbench.rounds", 5, "rounds; the report shows medians (0: only bursts and profiles)")
 	flagBurst      = flag.Int("loadbench.burst", 200, "concurrent same-key requests per burst")
 	flagBursts     = flag.Int("loadbench.bursts", 5, "same-key bursts per configuration")
 	flagReplayKeys = flag.Int("loadbench.replaykeys", 1000, "keys completed before the replay scenario")
