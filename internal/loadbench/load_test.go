@@ -217,6 +217,10 @@ func TestLoad(t *testing.T) {
 				}
 			}
 		}
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fmt.Fprintf(os.Stderr, "after round %d: %.1f MiB live heap in the server process\n", round, float64(ms.HeapAlloc)/(1<<20))
 		if round == 1 {
 			writeRecordSizes(t, w, vs)
 		}
@@ -237,6 +241,7 @@ func TestLoad(t *testing.T) {
 
 	flushAll(t, vs)
 	configs := startConfigs(t, client)
+	defer stopConfigs(configs)
 	var bursts []loadbench.BurstRow
 	for _, c := range configs {
 		row := loadbench.BurstRow{Config: c.name}
@@ -259,7 +264,6 @@ func TestLoad(t *testing.T) {
 		fmt.Fprintf(w, "\n### CPU profiles\n\n")
 		profile(t, w, wrk, configs, set.duration, runID)
 	}
-	stopConfigs(configs)
 
 	appendOut(t, out.Bytes())
 }
@@ -312,7 +316,11 @@ type config struct {
 	usesValkey bool
 }
 
-// startConfigs starts every configuration with fresh stores.
+// startConfigs starts every configuration with fresh stores; the caller
+// stops them with stopConfigs (deferred, so that a failing cell stops them
+// too). No t.Cleanup holds them: a cleanup would keep every server, and
+// every memory store filled in an earlier cell, reachable until the test
+// ends, and each later cell's garbage collections would mark them all.
 func startConfigs(t *testing.T, client valkey.Client) []*config {
 	t.Helper()
 	// The memory store is sized for every key of a round: its defaults
@@ -350,7 +358,6 @@ func startConfigs(t *testing.T, client valkey.Client) []*config {
 		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go srv.Serve(ln)
 		c := &config{name: m.name, endpoint: e, url: "http://" + ln.Addr().String() + loadbench.Path, server: srv, usesValkey: m.usesValkey}
-		t.Cleanup(func() { srv.Close() })
 		configs = append(configs, c)
 	}
 	return configs
