@@ -171,8 +171,8 @@ func (h *idempotencyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer p.release()
 	fp := p.sum()
 	if m.cache != nil {
-		if rec := m.cache.get(skey); rec != nil {
-			m.answerExisting(w, r, skey, fp, rec)
+		if rec, fields := m.cache.get(skey); rec != nil {
+			m.answerExisting(w, r, skey, fp, rec, fields)
 			return
 		}
 	}
@@ -217,7 +217,7 @@ func (h *idempotencyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if h.await(w, r, existing, duplicate{skey: skey, scope: scope, key: key, fp: fp, body: p.body()}) {
 			return // waited for the first request (Prefer: wait), see wait.go
 		}
-		m.answerExisting(w, r, skey, fp, existing)
+		m.answerExisting(w, r, skey, fp, existing, nil)
 		return
 	}
 	m.emit(Event{Kind: EventAcquired, Request: r, Key: skey, Duration: time.Since(start)})

@@ -32,7 +32,9 @@ var ErrResponseNotReplayable = errs.New(http.StatusConflict, CodeResponseNotRepl
 	"This request was already processed, but its response cannot be replayed")
 
 // answerExisting answers a request whose key already has a record.
-func (m *idempotency) answerExisting(w http.ResponseWriter, r *http.Request, skey string, fp [32]byte, rec *Record) {
+// fields, when not nil, lists rec.Header in the order replay writes it (the
+// replay cache keeps it with the record).
+func (m *idempotency) answerExisting(w http.ResponseWriter, r *http.Request, skey string, fp [32]byte, rec *Record, fields []headerField) {
 	m.setExpires(w.Header(), rec.ExpiresAt)
 	if rec.Fingerprint != fp {
 		m.emit(Event{Kind: EventMismatch, Request: r, Key: skey})
@@ -42,7 +44,7 @@ func (m *idempotency) answerExisting(w http.ResponseWriter, r *http.Request, ske
 	switch rec.State {
 	case StateCompleted:
 		m.emit(Event{Kind: EventReplayed, Request: r, Key: skey, Status: rec.Status})
-		replay(w, r, rec)
+		replay(w, r, rec, fields)
 	case StateTombstone:
 		m.emit(Event{Kind: EventNotReplayable, Request: r, Key: skey, Status: rec.Status})
 		m.tombstoneAnswer(w, r, rec)
@@ -55,7 +57,7 @@ func (m *idempotency) answerExisting(w http.ResponseWriter, r *http.Request, ske
 // setExpires sets Idempotency-Expires to t, when known.
 func (m *idempotency) setExpires(h http.Header, t time.Time) {
 	if !t.IsZero() {
-		h[HeaderExpires] = []string{m.expires.format(t)} // the name is canonical
+		h[HeaderExpires] = m.expires.values(t) // the name is canonical
 	}
 }
 
@@ -68,29 +70,43 @@ type httpDates struct {
 
 type httpDate struct {
 	unix int64
-	text string
+	vals []string // the HTTP-date, as a header value slice (capped: shared)
 }
 
-func (d *httpDates) format(t time.Time) string {
+// values returns t as an HTTP-date header value. The slice is shared by
+// every response of the same second, like a cached record's header values:
+// its capacity is its length, so Header.Add copies instead of writing into
+// it.
+func (d *httpDates) values(t time.Time) []string {
 	unix := t.Unix()
 	if last := d.last.Load(); last != nil && last.unix == unix {
-		return last.text
+		return last.vals
 	}
-	text := t.UTC().Format(http.TimeFormat)
-	d.last.Store(&httpDate{unix: unix, text: text})
-	return text
+	vals := []string{t.UTC().Format(http.TimeFormat)}
+	d.last.Store(&httpDate{unix: unix, vals: vals[:1:1]})
+	return vals[:1:1]
 }
 
+// format returns t as an HTTP-date.
+func (d *httpDates) format(t time.Time) string { return d.values(t)[0] }
+
 // replay writes a stored response: its status, headers and body byte for
-// byte, plus Idempotent-Replayed: true.
-func replay(w http.ResponseWriter, r *http.Request, rec *Record) {
+// byte, plus Idempotent-Replayed: true. fields, when not nil, is rec.Header
+// as a list, which is cheaper to walk than the map.
+func replay(w http.ResponseWriter, r *http.Request, rec *Record, fields []headerField) {
 	h := w.Header()
-	for name, vals := range rec.Header {
-		// Capped, so a later Header.Add copies instead of writing into a
-		// record that the replay cache shares between requests.
-		h[name] = vals[:len(vals):len(vals)]
+	// Values are capped, so a later Header.Add copies instead of writing
+	// into a record that the replay cache shares between requests.
+	if fields != nil {
+		for _, f := range fields {
+			h[f.name] = f.vals
+		}
+	} else {
+		for name, vals := range rec.Header {
+			h[name] = vals[:len(vals):len(vals)]
+		}
 	}
-	h.Set(headerReplayed, "true")
+	h[headerReplayed] = []string{"true"} // the name is canonical
 	w.WriteHeader(rec.Status)
 	if r.Method != http.MethodHead && len(rec.Body) > 0 {
 		w.Write(rec.Body)

@@ -21,4 +21,11 @@ func TestHTTPDatesReuseWithinASecond(t *testing.T) {
 			t.Errorf("format(%v) = %q, want %q", tc, got, want)
 		}
 	}
+	v := d.values(base)
+	if cap(v) != 1 || len(v) != 1 {
+		t.Errorf("values() len %d cap %d, want 1 and 1: the slice is shared, an append must copy it", len(v), cap(v))
+	}
+	if &d.values(base.Add(time.Millisecond))[0] != &v[0] {
+		t.Error("values() within one second returned a new slice, want the shared one")
+	}
 }

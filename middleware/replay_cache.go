@@ -41,6 +41,7 @@ type replayShard struct {
 type replayEntry struct {
 	key        string
 	rec        *Record
+	fields     []headerField // rec.Header as a list, for replay
 	size       int64
 	referenced atomic.Bool
 }
@@ -66,15 +67,15 @@ func (c *ReplayCache) shard(key string) *replayShard {
 	return &c.shards[maphash.String(c.seed, key)%replayShards]
 }
 
-// get returns the cached completed record of key, or nil. The record is
-// shared: callers must not modify it.
-func (c *ReplayCache) get(key string) *Record {
+// get returns the cached completed record of key and its header as a list,
+// or nil. Both are shared: callers must not modify them.
+func (c *ReplayCache) get(key string) (*Record, []headerField) {
 	s := c.shard(key)
 	s.mu.RLock()
 	el, ok := s.entries[key]
 	if !ok {
 		s.mu.RUnlock()
-		return nil
+		return nil, nil
 	}
 	e := el.Value.(*replayEntry)
 	s.mu.RUnlock()
@@ -84,12 +85,12 @@ func (c *ReplayCache) get(key string) *Record {
 			s.removeLocked(el)
 		}
 		s.mu.Unlock()
-		return nil
+		return nil, nil
 	}
 	if !e.referenced.Load() {
 		e.referenced.Store(true)
 	}
-	return e.rec
+	return e.rec, e.fields
 }
 
 // put caches rec (a completed record the caller no longer modifies) under
@@ -119,7 +120,7 @@ func (c *ReplayCache) put(key string, rec *Record) {
 		}
 		s.removeLocked(back)
 	}
-	s.entries[key] = s.lru.PushFront(&replayEntry{key: key, rec: rec, size: size})
+	s.entries[key] = s.lru.PushFront(&replayEntry{key: key, rec: rec, fields: headerFields(rec.Header), size: size})
 	s.bytes += size
 }
 
@@ -151,6 +152,21 @@ func recordSize(key string, rec *Record) int64 {
 		}
 	}
 	return n
+}
+
+// headerField is one header of a cached record, its values capped.
+type headerField struct {
+	name string
+	vals []string
+}
+
+// headerFields returns h as a list (non-nil, even when h is empty).
+func headerFields(h http.Header) []headerField {
+	fields := make([]headerField, 0, len(h))
+	for name, vals := range h {
+		fields = append(fields, headerField{name, vals[:len(vals):len(vals)]})
+	}
+	return fields
 }
 
 // ownStrings returns rec with header strings of their own: a record decoded

@@ -2,6 +2,8 @@ package middleware
 
 import (
 	"fmt"
+	"net/http"
+	"slices"
 	"testing"
 	"time"
 )
@@ -18,19 +20,40 @@ func TestReplayCacheSecondChance(t *testing.T) {
 		}
 	}
 	rec := &Record{State: StateCompleted, Status: 200, ExpiresAt: time.Now().Add(time.Hour)}
+	cached := func(k string) bool { r, _ := c.get(k); return r != nil }
 	c.put(keys[0], rec)
 	c.put(keys[1], rec)
-	if c.get(keys[0]) == nil {
+	if !cached(keys[0]) {
 		t.Fatalf("get(%s) = nil right after put", keys[0])
 	}
 	c.put(keys[2], rec)
-	if c.get(keys[0]) == nil {
+	if !cached(keys[0]) {
 		t.Errorf("get(%s) = nil: the referenced entry was evicted", keys[0])
 	}
-	if c.get(keys[1]) != nil {
+	if cached(keys[1]) {
 		t.Errorf("get(%s) != nil: the unreferenced entry survived", keys[1])
 	}
-	if c.get(keys[2]) == nil {
+	if !cached(keys[2]) {
 		t.Errorf("get(%s) = nil: the new entry is missing", keys[2])
+	}
+}
+
+// TestReplayCacheFields: the header list kept with a cached record holds
+// exactly the record's headers, with capped value slices, so that a
+// Header.Add on a replayed response copies instead of writing into the
+// shared record.
+func TestReplayCacheFields(t *testing.T) {
+	c := NewReplayCache(16, 1<<20)
+	h := http.Header{"Content-Type": {"application/json"}, "Link": make([]string, 2, 8)}
+	h["Link"][0], h["Link"][1] = "<a>", "<b>"
+	c.put("k", &Record{State: StateCompleted, Status: 201, Header: h, ExpiresAt: time.Now().Add(time.Hour)})
+	rec, fields := c.get("k")
+	if rec == nil || len(fields) != len(h) {
+		t.Fatalf("get = %v, %d fields; want the record and %d fields", rec, len(fields), len(h))
+	}
+	for _, f := range fields {
+		if !slices.Equal(f.vals, h[f.name]) || cap(f.vals) != len(f.vals) {
+			t.Errorf("field %s = %q (cap %d), want %q with no spare capacity", f.name, f.vals, cap(f.vals), h[f.name])
+		}
 	}
 }

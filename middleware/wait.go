@@ -127,7 +127,7 @@ func (h *idempotencyHandler) await(w http.ResponseWriter, r *http.Request, rec *
 			}
 			stop()
 			m.emit(Event{Kind: EventWaited, Request: r, Key: d.skey, Duration: time.Since(start), Err: r.Context().Err()})
-			m.answerExisting(w, r, d.skey, d.fp, rec)
+			m.answerExisting(w, r, d.skey, d.fp, rec, nil)
 			return true
 		case asQuotaError(err) != nil: // the first released; taking over would exceed the quota
 			stop()
@@ -161,7 +161,7 @@ func (h *idempotencyHandler) await(w http.ResponseWriter, r *http.Request, rec *
 			if m.cache != nil && existing.State == StateCompleted {
 				m.cache.put(d.skey, existing)
 			}
-			m.answerExisting(w, r, d.skey, d.fp, existing)
+			m.answerExisting(w, r, d.skey, d.fp, existing, nil)
 			return true
 		}
 		rec = existing
@@ -183,7 +183,7 @@ func (h *idempotencyHandler) await(w http.ResponseWriter, r *http.Request, rec *
 		case <-ctx.Done():
 			stop()
 			m.emit(Event{Kind: EventWaited, Request: r, Key: d.skey, Duration: time.Since(start), Err: ctx.Err()})
-			m.answerExisting(w, r, d.skey, d.fp, rec)
+			m.answerExisting(w, r, d.skey, d.fp, rec, nil)
 			return true
 		}
 	}
