@@ -146,49 +146,72 @@ func TestLoad(t *testing.T) {
 	report := &loadbench.Report{Configs: configNames, Baseline: cfgBare}
 	valkeyTime := map[string][]valkeyCost{}
 	runID := randomHex(4)
-	// measure runs one cell. Every cell starts from fresh stores and a
-	// collected heap: records another configuration left in this process's
-	// memory store would make every garbage collection of this cell mark
-	// them, taxing allocation-heavy configurations.
-	measure := func(name string, sc loadbench.Scenario, round, pair int) {
+	// measurePair measures configuration name and the bare handler as a
+	// pair, interleaved in one-second slices (bare, name, name, bare, ...):
+	// this VM's speed drifts within seconds, so the two figures of a ratio
+	// are taken at moments as close as wrk allows. The pair starts from
+	// fresh stores and a collected heap: records another configuration
+	// left in this process's memory store would make every garbage
+	// collection mark them, taxing allocation-heavy configurations.
+	measurePair := func(name string, sc loadbench.Scenario, round, pair int) {
 		configs := startConfigs(t, client)
 		defer stopConfigs(configs)
-		c := configs[slices.Index(configNames, name)]
-		if sc == loadbench.Replay && c.name != cfgBare {
-			seedReplayKeys(t, c.url, *flagReplayKeys)
+		cells := []*config{configs[slices.Index(configNames, cfgBare)], configs[slices.Index(configNames, name)]}
+		if sc == loadbench.Replay {
+			seedReplayKeys(t, cells[1].url, *flagReplayKeys)
 		}
 		runtime.GC()
-		load := loadbench.Load{URL: c.url, Scenario: sc, ReplayKeys: *flagReplayKeys}
+		load := func(c *config, d time.Duration, slice string) loadbench.Load {
+			return loadbench.Load{URL: c.url, Scenario: sc, ReplayKeys: *flagReplayKeys, Duration: d,
+				KeyPrefix: fmt.Sprintf("%s-r%d-p%d-%s-%s-", runID, round, pair, c.name, slice)}
+		}
 		if set.warmup > 0 {
-			load.Duration = set.warmup
-			load.KeyPrefix = fmt.Sprintf("%s-r%d-p%d-%s-warm-", runID, round, pair, c.name)
-			if _, err := wrk.Run(ctx, load); err != nil {
-				t.Fatal(err)
+			for _, c := range cells {
+				if _, err := wrk.Run(ctx, load(c, set.warmup, "warm")); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
-		load.Duration = set.duration
-		load.KeyPrefix = fmt.Sprintf("%s-r%d-p%d-%s-", runID, round, pair, c.name)
-		resetStats(t, vs)
-		before, cpu0 := c.endpoint.Runs(), sampleCPU(t, vs)
-		res, err := wrk.Run(ctx, load)
-		if err != nil {
-			t.Fatal(err)
+		var (
+			results [2][]loadbench.Result
+			runs    [2]int64
+			cpu     [2]loadbench.CPU
+		)
+		resetStats(t, vs) // only the configuration sends Valkey commands
+		for k := range max(1, int(set.duration/time.Second)) {
+			order := []int{0, 1}
+			if (k+round)%2 == 0 {
+				order = []int{1, 0}
+			}
+			for _, i := range order {
+				c := cells[i]
+				before, cpu0 := c.endpoint.Runs(), sampleCPU(t, vs)
+				res, err := wrk.Run(ctx, load(c, time.Second, strconv.Itoa(k)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				results[i] = append(results[i], res)
+				runs[i] += c.endpoint.Runs() - before
+				cpu[i] = cpu[i].Add(sampleCPU(t, vs).sub(cpu0))
+			}
 		}
-		runs, cpu := c.endpoint.Runs()-before, sampleCPU(t, vs).sub(cpu0)
-		if !c.usesValkey {
-			cpu.Store = 0
-		}
-		report.Add(loadbench.Cell{Config: c.name, Scenario: sc, Round: round, Pair: pair, Result: res, Runs: runs, CPU: cpu})
-		if c.usesValkey {
-			k := c.name + " " + sc.String()
-			valkeyTime[k] = append(valkeyTime[k], commandCost(t, vs, res.Requests))
-		}
-		fmt.Fprintf(os.Stderr, "round %d %-8s %-28s %8.0f req/s  p50 %v  p99 %v  runs %d  errors %d/%d  other load %.2f cores\n",
-			round, sc, c.name, res.RPS(), res.P50, res.P99, runs, res.StatusErrors, res.SocketErrors,
-			float64(cpu.Other)/float64(max(res.Duration, 1)))
-		if res.StatusErrors+res.SocketErrors > 0 {
-			t.Errorf("%s %s round %d: %d status errors, %d socket errors: the figures of this cell are not valid",
-				c.name, sc, round, res.StatusErrors, res.SocketErrors)
+		for i, c := range cells {
+			res := loadbench.Merge(results[i])
+			if !c.usesValkey {
+				cpu[i].Store = 0
+			}
+			report.Add(loadbench.Cell{Config: c.name, Scenario: sc, Round: round, Pair: pair, Result: res, Runs: runs[i], CPU: cpu[i]})
+			if c.usesValkey {
+				k := c.name + " " + sc.String()
+				valkeyTime[k] = append(valkeyTime[k], commandCost(t, vs, res.Requests))
+			}
+			fmt.Fprintf(os.Stderr, "round %d %-8s %-28s %8.0f req/s  p50 %v  p99 %v  runs %d  errors %d/%d  other load %.2f cores\n",
+				round, sc, c.name, res.RPS(), res.P50, res.P99, runs[i], res.StatusErrors, res.SocketErrors,
+				float64(cpu[i].Other)/float64(max(res.Duration, 1)))
+			if res.StatusErrors+res.SocketErrors > 0 {
+				t.Errorf("%s %s round %d: %d status errors, %d socket errors: the figures of this cell are not valid",
+					c.name, sc, round, res.StatusErrors, res.SocketErrors)
+			}
 		}
 	}
 	for round := 1; round <= set.rounds; round++ {
@@ -197,24 +220,15 @@ func TestLoad(t *testing.T) {
 			if !selected(*flagScenarios, sc.String(), "") {
 				continue
 			}
-			// Each configuration is measured right next to a baseline cell
-			// of its own (its pair), bare first in odd rounds and second in
-			// even ones: this machine's speed drifts within seconds, so a
-			// ratio is only as good as the time between its two cells. The
-			// order of the configurations rotates every round.
+			// Each configuration is measured with a baseline of its own
+			// (its pair); the order of the configurations rotates every
+			// round.
 			for i := range configNames {
 				name := configNames[(i+round-1)%len(configNames)]
 				if name == cfgBare || !selected(*flagConfigs, name, cfgBare) {
 					continue
 				}
-				pair := slices.Index(configNames, name)
-				order := []string{cfgBare, name}
-				if round%2 == 0 {
-					order[0], order[1] = order[1], order[0]
-				}
-				for _, n := range order {
-					measure(n, sc, round, pair)
-				}
+				measurePair(name, sc, round, slices.Index(configNames, name))
 			}
 		}
 		runtime.GC()

@@ -44,6 +44,11 @@ type CPU struct {
 	Other time.Duration
 }
 
+// Add returns the sum of c and o.
+func (c CPU) Add(o CPU) CPU {
+	return CPU{Server: c.Server + o.Server, Store: c.Store + o.Store, LoadGen: c.LoadGen + o.LoadGen, Other: c.Other + o.Other}
+}
+
 // Row is a configuration's figures in one scenario: medians over rounds.
 type Row struct {
 	Config   string

@@ -77,6 +77,26 @@ func (r Result) RPS() float64 {
 	return float64(r.Requests) / r.Duration.Seconds()
 }
 
+// Merge returns the results of consecutive runs against one endpoint as
+// one: requests, time and errors add up, Max is the largest, and P50 and
+// P99 are the medians of the runs' percentiles (wrk's summary has no
+// histogram to merge). It returns the zero Result for no runs.
+func Merge(runs []Result) Result {
+	var m Result
+	var p50, p99 []float64
+	for _, r := range runs {
+		m.Requests += r.Requests
+		m.Duration += r.Duration
+		m.StatusErrors += r.StatusErrors
+		m.SocketErrors += r.SocketErrors
+		m.Max = max(m.Max, r.Max)
+		p50 = append(p50, float64(r.P50))
+		p99 = append(p99, float64(r.P99))
+	}
+	m.P50, m.P99 = time.Duration(Median(p50)), time.Duration(Median(p99))
+	return m
+}
+
 // Run runs wrk once and returns its summary. wrk is killed when ctx is done
 // or when the calling process dies.
 func (w Wrk) Run(ctx context.Context, l Load) (Result, error) {

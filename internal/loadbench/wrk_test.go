@@ -163,3 +163,23 @@ func TestWrkScenarios(t *testing.T) {
 		})
 	}
 }
+
+func TestMerge(t *testing.T) {
+	ms := time.Millisecond
+	runs := []loadbench.Result{
+		{Requests: 100, Duration: time.Second, P50: 1 * ms, P99: 9 * ms, Max: 20 * ms, StatusErrors: 1},
+		{Requests: 300, Duration: time.Second, P50: 3 * ms, P99: 5 * ms, Max: 40 * ms, SocketErrors: 2},
+		{Requests: 200, Duration: time.Second, P50: 2 * ms, P99: 7 * ms, Max: 30 * ms},
+	}
+	want := loadbench.Result{Requests: 600, Duration: 3 * time.Second, P50: 2 * ms, P99: 7 * ms, Max: 40 * ms,
+		StatusErrors: 1, SocketErrors: 2}
+	if got := loadbench.Merge(runs); got != want {
+		t.Errorf("Merge = %+v, want %+v", got, want)
+	}
+	if got := loadbench.Merge(nil); got != (loadbench.Result{}) {
+		t.Errorf("Merge(nil) = %+v, want the zero Result", got)
+	}
+	if got := loadbench.Merge(runs).RPS(); got != 200 {
+		t.Errorf("merged RPS = %v, want 200", got)
+	}
+}
