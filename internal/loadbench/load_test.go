@@ -30,7 +30,7 @@ import (
 
 // Flags of the load benchmark; pass them after -args.
 var (
-	flagDuration   = flag.Duration("loadbench.duration", 4*time.Second, "measured time per cell (whole seconds)")
+	flagDuration   = flag.Duration("loadbench.duration", 4*time.Second, "measured time of each configuration in a pair, in one-second slices interleaved with its bare pair")
 	flagWarmup     = flag.Duration("loadbench.warmup", time.Second, "warm-up time before each cell (whole seconds, 0 = none)")
 	flagRounds     = flag.Int("loadbench.rounds", 5, "rounds; the report shows medians (0: only bursts and profiles)")
 	flagBurst      = flag.Int("loadbench.burst", 200, "concurrent same-key requests per burst")
