@@ -7,9 +7,6 @@ import (
 	"errors"
 )
 
-// storageHashLen is the length of the hashed part of a stored key.
-var storageHashLen = base64.RawURLEncoding.EncodedLen(16)
-
 // MaxKeyLength is the longest idempotency key accepted, in bytes.
 const MaxKeyLength = 255
 
