@@ -87,9 +87,6 @@ func (d *httpDates) values(t time.Time) []string {
 	return vals[:1:1]
 }
 
-// format returns t as an HTTP-date.
-func (d *httpDates) format(t time.Time) string { return d.values(t)[0] }
-
 // replay writes a stored response: its status, headers and body byte for
 // byte, plus Idempotent-Replayed: true. fields, when not nil, is rec.Header
 // as a list, which is cheaper to walk than the map.

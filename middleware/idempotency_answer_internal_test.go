@@ -17,8 +17,8 @@ func TestHTTPDatesReuseWithinASecond(t *testing.T) {
 		base.Add(-time.Hour * 24 * 400),
 		base.UTC(),
 	} {
-		if got, want := d.format(tc), tc.UTC().Format(http.TimeFormat); got != want {
-			t.Errorf("format(%v) = %q, want %q", tc, got, want)
+		if got, want := d.values(tc)[0], tc.UTC().Format(http.TimeFormat); got != want {
+			t.Errorf("values(%v) = %q, want %q", tc, got, want)
 		}
 	}
 	v := d.values(base)
