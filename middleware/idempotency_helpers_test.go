@@ -92,6 +92,27 @@ type result struct {
 	body   string
 }
 
+// postBody sends a POST of body with key and the header pairs hdr (name,
+// value, ...). Unlike send it returns errors instead of failing the test,
+// so it may run on any goroutine.
+func postBody(ctx context.Context, c *http.Client, url, key, body string, hdr ...string) (result, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		return result{}, err
+	}
+	req.Header.Set(middleware.HeaderIdempotencyKey, key)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Add(hdr[i], hdr[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return result{}, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return result{status: resp.StatusCode, header: resp.Header, body: string(b)}, err
+}
+
 // do sends one request through h (in-process, via httptest.NewRecorder).
 func do(t testing.TB, h http.Handler, method, target, key, body string, hdr ...string) result {
 	t.Helper()

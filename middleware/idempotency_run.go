@@ -66,15 +66,8 @@ func (h *idempotencyHandler) run(w http.ResponseWriter, r *http.Request, c *clai
 
 // complete stores the response for replay.
 func (m *idempotency) complete(r *http.Request, rec *recorder.Recorder, outer http.Header, c *claimed, l *lease, elapsed time.Duration) {
-	stored := &Record{
-		State:       StateCompleted,
-		Fingerprint: c.fp,
-		Fence:       c.Fence,
-		Status:      rec.Status(),
-		Header:      m.headerFilter.filter(rec.SnapshotView(), outer),
-		Body:        rec.Body(),
-		ExpiresAt:   time.Now().Add(m.completedTTL),
-	}
+	stored := m.finalRecord(StateCompleted, rec, outer, c)
+	stored.Body = rec.Body()
 	if m.store1(r, c, l, stored, EventStored, elapsed) {
 		// Not put in the replay cache: most keys are never retried, and a
 		// record enters the cache on its first replay from the store.
@@ -87,15 +80,8 @@ func (m *idempotency) complete(r *http.Request, rec *recorder.Recorder, outer ht
 // again: its status, the headers the policy keeps (Location among them),
 // the body's size and, when it was fully captured, its SHA-256.
 func (m *idempotency) tombstone(r *http.Request, rec *recorder.Recorder, outer http.Header, c *claimed, l *lease, elapsed time.Duration) {
-	ts := &Record{
-		State:       StateTombstone,
-		Fingerprint: c.fp,
-		Fence:       c.Fence,
-		Status:      rec.Status(),
-		Header:      m.headerFilter.filter(rec.SnapshotView(), outer),
-		BodySize:    rec.BytesWritten(),
-		ExpiresAt:   time.Now().Add(m.completedTTL),
-	}
+	ts := m.finalRecord(StateTombstone, rec, outer, c)
+	ts.BodySize = rec.BytesWritten()
 	if !rec.Truncated() && !rec.Hijacked() { // a hijacked body bypasses the recorder
 		ts.BodySHA256 = sha256.Sum256(rec.Body())
 	}
@@ -104,6 +90,20 @@ func (m *idempotency) tombstone(r *http.Request, rec *recorder.Recorder, outer h
 		slog.Int64("body_bytes", ts.BodySize))
 	if m.store1(r, c, l, ts, EventTombstoned, elapsed) {
 		m.setExpires(rec.CommitHeader(), ts.ExpiresAt)
+	}
+}
+
+// finalRecord returns what a completed record and a tombstone share: the
+// request's fingerprint and fence, the status, the headers the policy
+// stores (less those set by middleware in front, outer) and the expiry.
+func (m *idempotency) finalRecord(state RecordState, rec *recorder.Recorder, outer http.Header, c *claimed) *Record {
+	return &Record{
+		State:       state,
+		Fingerprint: c.fp,
+		Fence:       c.Fence,
+		Status:      rec.Status(),
+		Header:      m.headerFilter.filter(rec.SnapshotView(), outer),
+		ExpiresAt:   time.Now().Add(m.completedTTL),
 	}
 }
 

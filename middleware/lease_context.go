@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -50,27 +51,36 @@ type leaseContext struct {
 	parent context.Context
 	lease  *Lease
 
-	mu     sync.Mutex
-	child  context.Context // nil until needed
+	mu    sync.Mutex                  // serialises deriving the child
+	child atomic.Pointer[cancelChild] // nil until needed; read without the lock
+}
+
+// cancelChild is the cancelable child of a leaseContext's parent.
+type cancelChild struct {
+	ctx    context.Context
 	cancel context.CancelCauseFunc
 }
 
 // derived returns the cancelable child, deriving it on first use.
-func (c *leaseContext) derived() context.Context {
+func (c *leaseContext) derived() *cancelChild {
+	if ch := c.child.Load(); ch != nil {
+		return ch
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.child == nil {
-		c.child, c.cancel = context.WithCancelCause(c.parent)
+	ch := c.child.Load()
+	if ch == nil {
+		ch = &cancelChild{}
+		ch.ctx, ch.cancel = context.WithCancelCause(c.parent)
+		c.child.Store(ch)
 	}
-	return c.child
+	return ch
 }
 
 // current returns the cancelable child, or the parent before one exists.
 func (c *leaseContext) current() context.Context {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.child != nil {
-		return c.child
+	if ch := c.child.Load(); ch != nil {
+		return ch.ctx
 	}
 	return c.parent
 }
@@ -80,7 +90,7 @@ func (c *leaseContext) Deadline() (time.Time, bool) { return c.parent.Deadline()
 
 // Done returns the channel closed when the parent is done or the lease is
 // lost.
-func (c *leaseContext) Done() <-chan struct{} { return c.derived().Done() }
+func (c *leaseContext) Done() <-chan struct{} { return c.derived().ctx.Done() }
 
 // Err returns context.Canceled once the lease is lost, else the parent's.
 func (c *leaseContext) Err() error { return c.current().Err() }
@@ -95,16 +105,13 @@ func (c *leaseContext) Value(key any) any {
 
 // lose cancels the context with cause (the lease was lost).
 func (c *leaseContext) lose(cause error) {
-	c.derived()
-	c.cancel(cause)
+	c.derived().cancel(cause)
 }
 
 // release frees the child, if one was derived, when the handler returned.
 func (c *leaseContext) release() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.cancel != nil {
-		c.cancel(nil)
+	if ch := c.child.Load(); ch != nil {
+		ch.cancel(nil)
 	}
 }
 

@@ -32,22 +32,9 @@ var quotaScenarios = []scenario{
 // userScope scopes keys by the X-User header.
 func userScope(r *http.Request) string { return r.Header.Get("X-User") }
 
-// quotaPost sends one keyed POST as user; unlike send it returns errors, so it
-// may run on any goroutine.
+// quotaPost sends one keyed POST as user (see postBody).
 func quotaPost(c *http.Client, url, key, user, body string) (result, error) {
-	req, err := http.NewRequest("POST", url, strings.NewReader(body))
-	if err != nil {
-		return result{}, err
-	}
-	req.Header.Set(middleware.HeaderIdempotencyKey, key)
-	req.Header.Set("X-User", user)
-	resp, err := c.Do(req)
-	if err != nil {
-		return result{}, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return result{status: resp.StatusCode, header: resp.Header, body: string(b)}, err
+	return postBody(context.Background(), c, url, key, body, "X-User", user)
 }
 
 func mustPost(t *testing.T, c *http.Client, url, key, user, body string) result {

@@ -151,10 +151,7 @@ func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
 
 // Claim implements [Store.Claim].
 func (s *MemoryStore) Claim(ctx context.Context, key string, rec *Record, ttl time.Duration) (*Record, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := checkTTL(ttl); err != nil {
+	if err := checkWrite(ctx, ttl); err != nil {
 		return nil, err
 	}
 	if err := checkRecord(rec); err != nil {
@@ -194,17 +191,29 @@ func (*MemoryStore) inProcess() {}
 
 // Complete implements [Store.Complete].
 func (s *MemoryStore) Complete(ctx context.Context, key, token string, rec *Record, ttl time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := checkTTL(ttl); err != nil {
-		return err
-	}
-	val, err := encodeRecord(rec)
+	val, err := encodeCompletion(ctx, rec, ttl)
 	if err != nil {
 		return err
 	}
 	return s.completeEncoded(key, token, val, ttl)
+}
+
+// checkWrite is what every write checks first: the caller has not given
+// up, and the time to live is one the store can honour.
+func checkWrite(ctx context.Context, ttl time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return checkTTL(ttl)
+}
+
+// encodeCompletion checks a completion (see checkWrite) and encodes its
+// record, before any lock is taken.
+func encodeCompletion(ctx context.Context, rec *Record, ttl time.Duration) ([]byte, error) {
+	if err := checkWrite(ctx, ttl); err != nil {
+		return nil, err
+	}
+	return encodeRecord(rec)
 }
 
 // completeEncoded is Complete of the encoded record val.
@@ -257,10 +266,7 @@ func (s *MemoryStore) Release(ctx context.Context, key, token string) error {
 // Extend implements [Store.Extend]. The record's ExpiresAt moves to the
 // store clock's now plus ttl, as with [ValkeyStore].
 func (s *MemoryStore) Extend(ctx context.Context, key, token string, ttl time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := checkTTL(ttl); err != nil {
+	if err := checkWrite(ctx, ttl); err != nil {
 		return err
 	}
 	t, now := s.clock()

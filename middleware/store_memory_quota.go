@@ -56,22 +56,29 @@ type usageSet struct {
 	h usageHeap
 }
 
+// lockScope returns key's member in its scope's accounting and the scope's
+// quota shard, locked: the caller unlocks it.
+func (s *MemoryStore) lockScope(scope, key string) (string, *quotaShard, error) {
+	member, err := quotaMember(scope, key)
+	if err != nil {
+		return "", nil, err
+	}
+	qs := s.quota.shard(s.seed, scope)
+	qs.mu.Lock()
+	return member, qs, nil
+}
+
 // ClaimQuota implements [QuotaStore.ClaimQuota]. The quota is checked and
 // the record stored under the scope's lock, so concurrent claims of one
 // scope never exceed it.
 func (s *MemoryStore) ClaimQuota(ctx context.Context, scope, key string, rec *Record, ttl time.Duration, q Quota) (*Record, error) {
-	member, err := quotaMember(scope, key)
+	if err := checkWrite(ctx, ttl); err != nil {
+		return nil, err
+	}
+	member, qs, err := s.lockScope(scope, key)
 	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := checkTTL(ttl); err != nil {
-		return nil, err
-	}
-	qs := s.quota.shard(s.seed, scope)
-	qs.mu.Lock()
 	defer qs.mu.Unlock()
 	_, now := s.clock()
 	defer qs.sweep(now, sweepPerWrite)
@@ -100,22 +107,14 @@ func (s *MemoryStore) ClaimQuota(ctx context.Context, scope, key string, rec *Re
 
 // CompleteQuota implements [QuotaStore.CompleteQuota].
 func (s *MemoryStore) CompleteQuota(ctx context.Context, scope, key, token string, rec *Record, ttl time.Duration, q Quota) error {
-	member, err := quotaMember(scope, key)
+	val, err := encodeCompletion(ctx, rec, ttl)
 	if err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := checkTTL(ttl); err != nil {
-		return err
-	}
-	val, err := encodeRecord(rec)
+	member, qs, err := s.lockScope(scope, key)
 	if err != nil {
 		return err
 	}
-	qs := s.quota.shard(s.seed, scope)
-	qs.mu.Lock()
 	defer qs.mu.Unlock()
 	if err := s.completeEncoded(key, token, val, ttl); err != nil {
 		return err
@@ -137,12 +136,10 @@ func (s *MemoryStore) CompleteQuota(ctx context.Context, scope, key, token strin
 
 // ReleaseQuota implements [QuotaStore.ReleaseQuota].
 func (s *MemoryStore) ReleaseQuota(ctx context.Context, scope, key, token string) error {
-	member, err := quotaMember(scope, key)
+	member, qs, err := s.lockScope(scope, key)
 	if err != nil {
 		return err
 	}
-	qs := s.quota.shard(s.seed, scope)
-	qs.mu.Lock()
 	defer qs.mu.Unlock()
 	if err := s.Release(ctx, key, token); err != nil {
 		return err
@@ -156,12 +153,10 @@ func (s *MemoryStore) ReleaseQuota(ctx context.Context, scope, key, token string
 
 // ExtendQuota implements [QuotaStore.ExtendQuota].
 func (s *MemoryStore) ExtendQuota(ctx context.Context, scope, key, token string, ttl time.Duration) error {
-	member, err := quotaMember(scope, key)
+	member, qs, err := s.lockScope(scope, key)
 	if err != nil {
 		return err
 	}
-	qs := s.quota.shard(s.seed, scope)
-	qs.mu.Lock()
 	defer qs.mu.Unlock()
 	if err := s.Extend(ctx, key, token, ttl); err != nil {
 		return err

@@ -208,7 +208,7 @@ func (s *ValkeyStore) Complete(ctx context.Context, key, token string, rec *Reco
 		return err
 	}
 	if s.acks > 0 {
-		return s.completeAcked(ctx, key, args)
+		return s.completeAcked(ctx, completeAckedLua, completeAckedSHA1, []string{key}, args)
 	}
 	return s.owned(ctx, "complete", completeScript, key, args)
 }
@@ -402,17 +402,10 @@ return 0`
 // completeAckedSHA1 names completeAckedLua for EVALSHA.
 var completeAckedSHA1 = scriptSHA1(completeAckedLua)
 
-// completeAcked runs completeAckedLua (EVALSHA, or EVAL when the server
-// lost its script cache) followed by WAIT on the same connection.
-func (s *ValkeyStore) completeAcked(ctx context.Context, key string, args []string) error {
-	res, acked, werr := s.writeAcked(ctx, func() valkey.Completed {
-		return s.client.B().Evalsha().Sha1(completeAckedSHA1).Numkeys(1).Key(key).Arg(args...).Build()
-	})
-	if verr, ok := valkey.IsValkeyErr(res.Error()); ok && verr.IsNoScript() {
-		res, acked, werr = s.writeAcked(ctx, func() valkey.Completed {
-			return s.client.B().Eval().Script(completeAckedLua).Numkeys(1).Key(key).Arg(args...).Build()
-		})
-	}
+// completeAcked runs a completion script with replica acknowledgement
+// (evalAcked) and reads its answer: 0 means the lease was lost.
+func (s *ValkeyStore) completeAcked(ctx context.Context, src, sha string, keys, args []string) error {
+	res, acked, werr := s.evalAcked(ctx, src, sha, keys, args)
 	n, err := res.AsInt64()
 	if err != nil {
 		return fmt.Errorf("idempotency: valkey complete: %w", err)
@@ -421,6 +414,21 @@ func (s *ValkeyStore) completeAcked(ctx context.Context, key string, args []stri
 		return ErrLeaseLost
 	}
 	return s.ackError("complete", acked, werr)
+}
+
+// evalAcked runs the script src (EVALSHA, or EVAL when the server does not
+// know it: after a restart or a failover it lost its script cache) followed
+// by WAIT on the same connection (writeAcked).
+func (s *ValkeyStore) evalAcked(ctx context.Context, src, sha string, keys, args []string) (valkey.ValkeyResult, int64, error) {
+	res, acked, werr := s.writeAcked(ctx, func() valkey.Completed {
+		return s.client.B().Evalsha().Sha1(sha).Numkeys(int64(len(keys))).Key(keys...).Arg(args...).Build()
+	})
+	if verr, ok := valkey.IsValkeyErr(res.Error()); ok && verr.IsNoScript() {
+		res, acked, werr = s.writeAcked(ctx, func() valkey.Completed {
+			return s.client.B().Eval().Script(src).Numkeys(int64(len(keys))).Key(keys...).Arg(args...).Build()
+		})
+	}
+	return res, acked, werr
 }
 
 // scriptSHA1 returns the hex SHA-1 that EVALSHA names src by.

@@ -154,7 +154,8 @@ func warmUp(t *testing.T, s *ValkeyStore, tg notifyTarget, key string) int {
 	return runtime.NumGoroutine()
 }
 
-// settled fails the test unless the goroutine count falls back to baseline,
+// settled fails the test unless the goroutine count falls back to baseline
+// (the count before the code under test started goroutines),
 // printing every goroutine when it does not.
 func settled(t *testing.T, baseline int) {
 	t.Helper()

@@ -232,15 +232,7 @@ func (s *ValkeyStore) CompleteQuota(ctx context.Context, scope, key, token strin
 	if s.acks == 0 {
 		return s.ownedKeys(ctx, "complete", quotaCompleteScript, keys, args)
 	}
-	res, acked, werr := s.evalAcked(ctx, quotaCompleteLua, quotaCompleteSHA1, keys, args)
-	n, err := res.AsInt64()
-	if err != nil {
-		return fmt.Errorf("idempotency: valkey complete: %w", err)
-	}
-	if n == 0 {
-		return ErrLeaseLost
-	}
-	return s.ackError("complete", acked, werr)
+	return s.completeAcked(ctx, quotaCompleteLua, quotaCompleteSHA1, keys, args)
 }
 
 // ReleaseQuota implements [QuotaStore.ReleaseQuota] with one owner-checked
@@ -284,20 +276,6 @@ func (s *ValkeyStore) ownedKeys(ctx context.Context, op string, script *valkey.L
 		return ErrLeaseLost
 	}
 	return nil
-}
-
-// evalAcked runs the script src (EVALSHA, or EVAL when the server does not
-// have it cached) followed by WAIT on the same connection (see writeAcked).
-func (s *ValkeyStore) evalAcked(ctx context.Context, src, sha string, keys, args []string) (valkey.ValkeyResult, int64, error) {
-	res, acked, werr := s.writeAcked(ctx, func() valkey.Completed {
-		return s.client.B().Evalsha().Sha1(sha).Numkeys(int64(len(keys))).Key(keys...).Arg(args...).Build()
-	})
-	if verr, ok := valkey.IsValkeyErr(res.Error()); ok && verr.IsNoScript() {
-		res, acked, werr = s.writeAcked(ctx, func() valkey.Completed {
-			return s.client.B().Eval().Script(src).Numkeys(int64(len(keys))).Key(keys...).Arg(args...).Build()
-		})
-	}
-	return res, acked, werr
 }
 
 func flag(b bool) string {

@@ -156,23 +156,9 @@ func waitHandler(b waitBackend, g http.Handler, edit func(*middleware.Idempotenc
 	return middleware.Recover(middleware.Idempotency(cfg)(g)), ws, log
 }
 
-// post sends a keyed POST; safe to call from any goroutine.
+// post sends a keyed POST of {"seats":2} (see postBody).
 func post(ctx context.Context, c *http.Client, url, key string, hdr ...string) (result, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(`{"seats":2}`))
-	if err != nil {
-		return result{}, err
-	}
-	req.Header.Set(middleware.HeaderIdempotencyKey, key)
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Add(hdr[i], hdr[i+1])
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return result{}, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return result{status: resp.StatusCode, header: resp.Header, body: string(b)}, err
+	return postBody(ctx, c, url, key, `{"seats":2}`, hdr...)
 }
 
 // async runs post in a goroutine and returns its outcome on a channel.
@@ -428,7 +414,7 @@ func testWaitDisconnect(t *testing.T, b waitBackend) {
 		t.Errorf("waited event Err = %v, want context.Canceled", err)
 	}
 	client.CloseIdleConnections()
-	settle(t, baseline)
+	middleware.Settled(t, baseline)
 
 	g.open()
 	if f := <-first; f.err != nil || f.status != http.StatusCreated {
@@ -436,19 +422,6 @@ func testWaitDisconnect(t *testing.T, b waitBackend) {
 	}
 	if got := g.calls.Load(); got != 1 {
 		t.Errorf("handler calls = %d, want 1", got)
-	}
-}
-
-// settle fails the test unless the goroutine count falls back to baseline.
-func settle(t *testing.T, baseline int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > baseline && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > baseline {
-		buf := make([]byte, 1<<20)
-		t.Fatalf("goroutines = %d, want <= %d (before the waiter)\n%s", n, baseline, buf[:runtime.Stack(buf, true)])
 	}
 }
 
@@ -566,7 +539,7 @@ func TestWaitDisconnectHTTP2(t *testing.T) {
 	if err := log.of(middleware.EventWaited)[0].Err; !errors.Is(err, context.Canceled) {
 		t.Errorf("waited event Err = %v, want context.Canceled", err)
 	}
-	settle(t, baseline)
+	middleware.Settled(t, baseline)
 	g.open()
 	if f := <-first; f.err != nil || f.status != http.StatusCreated {
 		t.Errorf("first = %d (err %v), want 201", f.status, f.err)
