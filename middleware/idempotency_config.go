@@ -68,7 +68,9 @@ type IdempotencyConfig struct {
 	Scope func(*http.Request) string
 
 	// StoreTimeout bounds every store call; a store that does not answer
-	// in time is treated as unavailable. Default 300ms.
+	// in time is treated as unavailable. Calls starting within
+	// StoreTimeout/64 (at least 1ms) of each other share one deadline, so a
+	// call may get up to that much less. Default 300ms.
 	StoreTimeout time.Duration
 	// MaxBodyBytes is the largest request body fingerprinted; a larger one
 	// is answered 413 PAYLOAD_TOO_LARGE. Default 1 MiB.
