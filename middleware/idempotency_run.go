@@ -13,8 +13,8 @@ import (
 )
 
 // run executes the handler under the claim, then stores the response, a
-// tombstone, or releases the key.
-func (h *idempotencyHandler) run(w http.ResponseWriter, r *http.Request, c *claimed) {
+// tombstone, or releases the key. The final record is built in scratch.
+func (h *idempotencyHandler) run(w http.ResponseWriter, r *http.Request, c *claimed, scratch *Record) {
 	m := h.m
 	c.ctx.parent, c.ctx.lease = r.Context(), &c.Lease
 	defer c.ctx.release()
@@ -25,8 +25,11 @@ func (h *idempotencyHandler) run(w http.ResponseWriter, r *http.Request, c *clai
 	rec := recorder.New(w, recorder.Buffered(), recorder.WithCaptureLimit(m.maxResponse),
 		recorder.WithMethod(r.Method))
 	defer rec.Release()
-	l := m.startLease(&c.renewal, r, c.Key, c.Token, &c.ctx)
-	start := time.Now()
+	l := m.startLease(&c.renewal, r, c, &c.ctx)
+	var start time.Time // the handler's start, for events only
+	if m.onEvent != nil {
+		start = time.Now()
+	}
 
 	panicked := true
 	defer func() {
@@ -34,14 +37,14 @@ func (h *idempotencyHandler) run(w http.ResponseWriter, r *http.Request, c *clai
 			// The panic goes on after this; an outer Recover answers it.
 			l.stop()
 			rec.Discard()
-			m.release(r, c, "handler panicked", 0, time.Since(start))
+			m.release(r, c, "handler panicked", 0, m.since(start))
 		}
 	}()
 	h.next.ServeHTTP(rec, withBody(r, &c.ctx, c.body, &c.reader))
 	panicked = false
 
 	status := rec.Status()
-	elapsed := time.Since(start)
+	elapsed := m.since(start)
 	switch {
 	case l.isLost():
 		l.stop()
@@ -49,14 +52,14 @@ func (h *idempotencyHandler) run(w http.ResponseWriter, r *http.Request, c *clai
 			slog.String("key", c.Key), slog.String("trace_id", httpx.TraceID(r.Context())))
 	case rec.Hijacked():
 		// The connection left HTTP: whatever the handler did, it did.
-		m.tombstone(r, rec, outer, c, l, elapsed)
+		m.tombstone(r, rec, outer, c, l, elapsed, scratch)
 	case r.Method == http.MethodHead || neverStored(status) || !m.shouldStore(status):
 		l.stop()
 		m.release(r, c, "status not stored by policy", status, elapsed)
 	case !rec.Storable():
-		m.tombstone(r, rec, outer, c, l, elapsed)
+		m.tombstone(r, rec, outer, c, l, elapsed, scratch)
 	default:
-		m.complete(r, rec, outer, c, l, elapsed)
+		m.complete(r, rec, outer, c, l, elapsed, scratch)
 	}
 	if err := rec.Commit(); err != nil && !errors.Is(err, recorder.ErrDiscarded) {
 		m.log.LogAttrs(r.Context(), slog.LevelDebug, "idempotency: sending the response failed",
@@ -65,13 +68,13 @@ func (h *idempotencyHandler) run(w http.ResponseWriter, r *http.Request, c *clai
 }
 
 // complete stores the response for replay.
-func (m *idempotency) complete(r *http.Request, rec *recorder.Recorder, outer http.Header, c *claimed, l *lease, elapsed time.Duration) {
-	stored := m.finalRecord(StateCompleted, rec, outer, c)
+func (m *idempotency) complete(r *http.Request, rec *recorder.Recorder, outer http.Header, c *claimed, l *lease, elapsed time.Duration, scratch *Record) {
+	stored := m.finalRecord(scratch, StateCompleted, rec, outer, c)
 	stored.Body = rec.Body()
 	if m.store1(r, c, l, stored, EventStored, elapsed) {
 		// Not put in the replay cache: most keys are never retried, and a
 		// record enters the cache on its first replay from the store.
-		m.setExpires(rec.CommitHeader(), stored.ExpiresAt)
+		rec.SetCommitHeader(HeaderExpires, m.expires.values(stored.ExpiresAt)...)
 	}
 }
 
@@ -79,8 +82,8 @@ func (m *idempotency) complete(r *http.Request, rec *recorder.Recorder, outer ht
 // (streamed, hijacked, too large), so that a retry never runs the handler
 // again: its status, the headers the policy keeps (Location among them),
 // the body's size and, when it was fully captured, its SHA-256.
-func (m *idempotency) tombstone(r *http.Request, rec *recorder.Recorder, outer http.Header, c *claimed, l *lease, elapsed time.Duration) {
-	ts := m.finalRecord(StateTombstone, rec, outer, c)
+func (m *idempotency) tombstone(r *http.Request, rec *recorder.Recorder, outer http.Header, c *claimed, l *lease, elapsed time.Duration, scratch *Record) {
+	ts := m.finalRecord(scratch, StateTombstone, rec, outer, c)
 	ts.BodySize = rec.BytesWritten()
 	if !rec.Truncated() && !rec.Hijacked() { // a hijacked body bypasses the recorder
 		ts.BodySHA256 = sha256.Sum256(rec.Body())
@@ -89,15 +92,15 @@ func (m *idempotency) tombstone(r *http.Request, rec *recorder.Recorder, outer h
 		slog.String("key", c.Key), slog.String("reason", unstorableReason(rec)), slog.Int("status", ts.Status),
 		slog.Int64("body_bytes", ts.BodySize))
 	if m.store1(r, c, l, ts, EventTombstoned, elapsed) {
-		m.setExpires(rec.CommitHeader(), ts.ExpiresAt)
+		rec.SetCommitHeader(HeaderExpires, m.expires.values(ts.ExpiresAt)...)
 	}
 }
 
-// finalRecord returns what a completed record and a tombstone share: the
-// request's fingerprint and fence, the status, the headers the policy
+// finalRecord makes dst what a completed record and a tombstone share:
+// the request's fingerprint and fence, the status, the headers the policy
 // stores (less those set by middleware in front, outer) and the expiry.
-func (m *idempotency) finalRecord(state RecordState, rec *recorder.Recorder, outer http.Header, c *claimed) *Record {
-	return &Record{
+func (m *idempotency) finalRecord(dst *Record, state RecordState, rec *recorder.Recorder, outer http.Header, c *claimed) *Record {
+	*dst = Record{
 		State:       state,
 		Fingerprint: c.fp,
 		Fence:       c.Fence,
@@ -105,6 +108,7 @@ func (m *idempotency) finalRecord(state RecordState, rec *recorder.Recorder, out
 		Header:      m.headerFilter.filter(rec.SnapshotView(), outer),
 		ExpiresAt:   time.Now().Add(m.completedTTL),
 	}
+	return dst
 }
 
 func unstorableReason(rec *recorder.Recorder) string {

@@ -29,18 +29,34 @@ func (r *Recorder) Commit() error {
 	return r.send()
 }
 
-// CommitHeader returns headers that are added to a held response when it is
-// sent (by Commit, or by a Flush or an oversized body that switches to
-// pass-through), after the snapshot, replacing values of the same names.
-// It is for the code that owns the recorder — a middleware adding, say, an
+// SetCommitHeader sets header key to values on a held response when it
+// is sent (by Commit, or by a Flush or an oversized body that switches to
+// pass-through), after the snapshot, replacing values of the same key. It
+// is for the code that owns the recorder — a middleware adding, say, an
 // expiry header once it knows the outcome — not for the handler, and does
 // not change [Recorder.Snapshot]. Setting it after the response was sent
 // has no effect.
-func (r *Recorder) CommitHeader() http.Header {
-	if r.add == nil {
-		r.add = make(http.Header)
+//
+// The key is used as given, so pass it in canonical form (see
+// [http.CanonicalHeaderKey]); values is kept, not copied, and must not be
+// modified afterwards.
+func (r *Recorder) SetCommitHeader(key string, values ...string) {
+	for i := range r.add {
+		if r.add[i].key == key {
+			r.add[i].values = values
+			return
+		}
 	}
-	return r.add
+	if r.add == nil {
+		r.add = r.addBuf[:0]
+	}
+	r.add = append(r.add, field{key, values})
+}
+
+// field is one header set with [Recorder.SetCommitHeader].
+type field struct {
+	key    string
+	values []string
 }
 
 // Discard drops a held response: nothing of it has reached the real
@@ -74,8 +90,8 @@ func (r *Recorder) send() error {
 	r.mode = passing
 	dst := r.w.Header()
 	replaceHeader(dst, r.snap)
-	for k, vv := range r.add {
-		dst[k] = vv
+	for _, f := range r.add {
+		dst[f.key] = f.values
 	}
 	r.w.WriteHeader(r.status)
 	if r.buf != nil && len(*r.buf) > 0 {

@@ -9,7 +9,7 @@ import (
 	"github.com/idemkit/idemkit/recorder"
 )
 
-func TestCommitHeader(t *testing.T) {
+func TestSetCommitHeader(t *testing.T) {
 	cases := []struct {
 		name     string
 		opts     []recorder.Option
@@ -34,8 +34,9 @@ func TestCommitHeader(t *testing.T) {
 					rec.Flush()
 				}
 				// The owner adds headers once it knows the outcome.
-				rec.CommitHeader().Set("X-Added", "owner")
-				rec.CommitHeader().Set("X-Replaced", "owner")
+				rec.SetCommitHeader("X-Added", "owner")
+				rec.SetCommitHeader("X-Replaced", "first")
+				rec.SetCommitHeader("X-Replaced", "owner") // the last call wins
 				snap = rec.Snapshot()
 				if err := rec.Commit(); err != nil {
 					t.Errorf("Commit() = %v, want nil", err)

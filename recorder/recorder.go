@@ -40,10 +40,11 @@ type Recorder struct {
 	w  http.ResponseWriter
 	sw io.StringWriter // w as a StringWriter, or nil
 
-	own  http.Header // buffered mode: the handler's header map until the response is sent
-	snap http.Header // headers as they were when the final status was written
-	add  http.Header // headers the recorder's owner adds when a held response is sent
-	buf  *[]byte     // pooled capture buffer, nil until the first body byte
+	own    http.Header // buffered mode: the handler's header map until the response is sent
+	snap   http.Header // headers as they were when the final status was written
+	add    []field     // headers the recorder's owner adds when a held response is sent
+	addBuf [1]field    // add's backing array for the usual single header
+	buf    *[]byte     // pooled capture buffer, nil until the first body byte
 
 	writeErr error // first error from the real writer
 
