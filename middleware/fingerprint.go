@@ -18,6 +18,10 @@ var errBodyTooLarge = errors.New("request body exceeds the idempotency fingerpri
 type requestPrint struct {
 	buf     []byte
 	bodyOff int // buf[bodyOff:] is the body
+
+	// rec is the request's scratch record: its claim, then its final
+	// record. Stores copy what they keep, so it is reused with p.
+	rec Record
 }
 
 var printPool = sync.Pool{New: func() any { return &requestPrint{buf: make([]byte, 0, 4096)} }}
@@ -92,5 +96,6 @@ func (p *requestPrint) release() {
 		return
 	}
 	p.buf = p.buf[:0]
+	p.rec = Record{} // keeps no response headers or body alive in the pool
 	printPool.Put(p)
 }

@@ -178,9 +178,9 @@ func (h *idempotencyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	token := newToken()
-	claim := m.newClaim(token, fp)
-	ctx := m.detached(r)
 	start := time.Now()
+	claim := m.newClaim(&p.rec, token, fp, start) // stores copy what they keep
+	ctx := m.detached(r)
 	existing, err := m.store.Claim(ctx, skey, claim, m.processingTTL)
 	if r.Context().Err() != nil {
 		// The client went away: not an outage, and nobody reads the answer.
@@ -220,15 +220,16 @@ func (h *idempotencyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.answerExisting(w, r, skey, fp, existing, nil)
 		return
 	}
-	m.emit(Event{Kind: EventAcquired, Request: r, Key: skey, Duration: time.Since(start)})
-	h.run(w, r, newClaimed(skey, scope, key, token, claim, p.body()))
+	m.emit(Event{Kind: EventAcquired, Request: r, Key: skey, Duration: m.since(start)})
+	h.run(w, r, newClaimed(skey, scope, key, token, claim, start, p.body()), &p.rec)
 }
 
-// newClaimed describes a request that holds its key under claim.
-func newClaimed(skey, scope, key, token string, claim *Record, body []byte) *claimed {
+// newClaimed describes a request that holds its key under claim, made at
+// the time at.
+func newClaimed(skey, scope, key, token string, claim *Record, at time.Time, body []byte) *claimed {
 	return &claimed{
 		Lease: Lease{Key: skey, Token: token, Fence: claim.Fence, scope: scope, rawKey: key},
-		fp:    claim.Fingerprint, body: body,
+		fp:    claim.Fingerprint, at: at, body: body,
 	}
 }
 
@@ -238,6 +239,7 @@ func newClaimed(skey, scope, key, token string, claim *Record, body []byte) *cla
 type claimed struct {
 	Lease // exposed to the handler through its context; Token is the owner token
 	fp    [32]byte
+	at    time.Time // when the claim was made
 	body  []byte
 
 	renewal lease        // the claim's renewal (lease.go)
@@ -300,6 +302,16 @@ func (m *idempotency) emit(e Event) {
 	if m.onEvent != nil {
 		m.onEvent(e)
 	}
+}
+
+// since returns the time elapsed since t for an Event's Duration, and 0
+// without an OnEvent hook: nothing else reads it, and reading the clock
+// is a measurable part of a request here.
+func (m *idempotency) since(t time.Time) time.Duration {
+	if m.onEvent == nil {
+		return 0
+	}
+	return time.Since(t)
 }
 
 // withBody returns a shallow copy of r with ctx and a body reading b

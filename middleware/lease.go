@@ -31,9 +31,9 @@ type lease struct {
 	lost   bool
 }
 
-// startLease starts renewing the claim of key, in l (zero-valued).
-func (m *idempotency) startLease(l *lease, r *http.Request, key, token string, ctx *leaseContext) *lease {
-	l.m, l.r, l.key, l.token, l.ctx, l.lastOK = m, r, key, token, ctx, time.Now()
+// startLease starts renewing the claim c holds, in l (zero-valued).
+func (m *idempotency) startLease(l *lease, r *http.Request, c *claimed, ctx *leaseContext) *lease {
+	l.m, l.r, l.key, l.token, l.ctx, l.lastOK = m, r, c.Key, c.Token, ctx, c.at
 	l.mu.Lock()
 	l.timer = time.AfterFunc(m.renewEvery, l.renew)
 	l.mu.Unlock()

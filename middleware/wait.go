@@ -114,7 +114,7 @@ func (h *idempotencyHandler) await(w http.ResponseWriter, r *http.Request, rec *
 	poll := pollFirst
 	for {
 		token := newToken()
-		claim := m.newClaim(token, d.fp)
+		claim := m.newClaim(new(Record), token, d.fp, time.Now())
 		// Detached, like the first claim: a claim cut off after the store
 		// applied it would block the key for ProcessingTTL.
 		cctx := m.detached(r)
@@ -150,7 +150,7 @@ func (h *idempotencyHandler) await(w http.ResponseWriter, r *http.Request, rec *
 			if applied != "" {
 				w.Header().Set(HeaderPreferenceApplied, applied)
 			}
-			h.run(w, r, newClaimed(d.skey, d.scope, d.key, token, claim, d.body))
+			h.run(w, r, newClaimed(d.skey, d.scope, d.key, token, claim, time.Now(), d.body), claim)
 			return true
 		case existing.State != StateProcessing || existing.Fingerprint != d.fp:
 			stop()
@@ -189,11 +189,12 @@ func (h *idempotencyHandler) await(w http.ResponseWriter, r *http.Request, rec *
 	}
 }
 
-// newClaim returns the processing record a request claims its key with.
-func (m *idempotency) newClaim(token string, fp [32]byte) *Record {
-	now := time.Now()
-	return &Record{State: StateProcessing, Token: token, Fingerprint: fp,
+// newClaim makes dst the processing record a request claims its key with
+// at now, and returns it.
+func (m *idempotency) newClaim(dst *Record, token string, fp [32]byte, now time.Time) *Record {
+	*dst = Record{State: StateProcessing, Token: token, Fingerprint: fp,
 		ExpiresAt: now.Add(m.processingTTL), Fence: uint64(now.UnixMicro())}
+	return dst
 }
 
 // subscribe subscribes to key's notifications when the store can. A nil
