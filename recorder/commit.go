@@ -84,12 +84,19 @@ func (r *Recorder) send() error {
 	if !r.wroteHeader {
 		r.wroteHeader = true
 		r.status = http.StatusOK
-		r.snap = r.own.Clone()
+		r.snap = snapshot(r.own)
 		r.parseContentLength()
 	}
 	r.mode = passing
 	dst := r.w.Header()
-	replaceHeader(dst, r.snap)
+	for k := range dst {
+		if _, ok := r.snap[k]; !ok {
+			delete(dst, k)
+		}
+	}
+	for k, vv := range r.snap {
+		dst[k] = vv // the snapshot's values are its own and never pooled
+	}
 	for _, f := range r.add {
 		dst[f.key] = f.values
 	}

@@ -253,24 +253,37 @@ func TestPanicInBufferedHandler(t *testing.T) {
 func TestReleaseAndReuse(t *testing.T) {
 	fake, _ := newFake(0)
 	rec := recorder.New(fake, recorder.Buffered())
+	rec.Header().Set("X-First", "1")
 	rec.Write([]byte("first response"))
 	stored := bytes.Clone(rec.Body())
+	snap := rec.Snapshot()
 	rec.Commit()
+	sent := fake.Header()
 	rec.Release()
 	if rec.Body() != nil {
 		t.Errorf("Body() after Release = %q, want nil", rec.Body())
+	}
+	if rec.SnapshotView() != nil || rec.Snapshot() != nil {
+		t.Errorf("SnapshotView(), Snapshot() after Release = %v, %v, want nil (the map is recycled)", rec.SnapshotView(), rec.Snapshot())
 	}
 	if err := rec.Unstorable(); !errors.Is(err, recorder.ErrReleased) {
 		t.Errorf("Unstorable() after Release = %v, want %v", err, recorder.ErrReleased)
 	}
 	for range 100 { // reuse the pooled buffers
 		fake, _ := newFake(0)
-		other := recorder.New(fake)
+		other := recorder.New(fake, recorder.Buffered())
+		other.Header().Set("X-First", "overwritten")
+		other.Header().Set("X-Other", "2")
 		other.Write(bytes.Repeat([]byte("X"), 64))
+		other.Commit()
 		other.Release()
 	}
 	if string(stored) != "first response" {
 		t.Errorf("stored copy = %q after buffer reuse, want %q", stored, "first response")
+	}
+	want := http.Header{"X-First": {"1"}}
+	if !equalHeader(snap, want) || !equalHeader(sent, want) {
+		t.Errorf("after the pooled maps were reused: Snapshot() = %v, headers sent = %v, want %v", snap, sent, want)
 	}
 }
 

@@ -1,6 +1,9 @@
 package recorder
 
-import "sync"
+import (
+	"net/http"
+	"sync"
+)
 
 const (
 	// initialBufSize is the capacity of a new capture buffer.
@@ -9,6 +12,37 @@ const (
 	// one large response does not pin its memory for the life of the process.
 	maxPooledBufSize = 64 << 10
 )
+
+// maxPooledSnapshot caps the header maps returned to the pool: a map keeps
+// its table when cleared.
+const maxPooledSnapshot = 32
+
+var snapshotPool = sync.Pool{New: func() any { return make(http.Header, 8) }}
+
+// snapshot returns a copy of h in a pooled map. The values are copied into
+// one new array, which is never pooled, so slices of it may be handed on.
+func snapshot(h http.Header) http.Header {
+	s := snapshotPool.Get().(http.Header)
+	n := 0
+	for _, vv := range h {
+		n += len(vv)
+	}
+	values := make([]string, n)
+	for k, vv := range h {
+		m := copy(values, vv)
+		s[k] = values[:m:m]
+		values = values[m:]
+	}
+	return s
+}
+
+func putSnapshot(s http.Header) {
+	if len(s) > maxPooledSnapshot {
+		return
+	}
+	clear(s)
+	snapshotPool.Put(s)
+}
 
 var bufPool = sync.Pool{
 	New: func() any {

@@ -147,6 +147,9 @@ func (r *Recorder) Body() []byte {
 // an outer middleware set on the real writer before New (a request id, for
 // example): net/http adds Date, Content-Length and a sniffed Content-Type on
 // the wire, the Recorder adds nothing.
+//
+// After [Recorder.Release] the snapshot's map is recycled: once a final
+// status was written, Snapshot and SnapshotView return nil.
 func (r *Recorder) Snapshot() http.Header {
 	if r.wroteHeader {
 		return r.snap.Clone()
@@ -193,10 +196,12 @@ func (r *Recorder) Holding() bool { return r.mode == holding }
 // logged, and counts them here instead.
 func (r *Recorder) IgnoredWriteHeaders() int { return r.ignored }
 
-// Release returns the Recorder's pooled buffer. Call it once the body is no
-// longer needed, typically deferred by the middleware that called [New]:
-// afterwards [Recorder.Body] returns nil, a slice it returned earlier may be
-// overwritten by another response, and the response is not storable. A
+// Release returns the Recorder's pooled buffer and snapshot map. Call it
+// once the body and snapshot are no longer needed, typically deferred by
+// the middleware that called [New]: afterwards [Recorder.Body] returns nil,
+// a slice it returned earlier may be overwritten by another response, the
+// snapshot is gone (see [Recorder.Snapshot]), and the response is not
+// storable. A
 // response still held in buffered mode is discarded. Writes after Release
 // still reach the client but are not captured. Release is idempotent.
 func (r *Recorder) Release() {
@@ -206,6 +211,10 @@ func (r *Recorder) Release() {
 	if r.buf != nil {
 		putBuf(r.buf)
 		r.buf = nil
+	}
+	if r.snap != nil {
+		putSnapshot(r.snap)
+		r.snap = nil
 	}
 	r.released = true
 }

@@ -43,7 +43,7 @@ func (r *Recorder) WriteHeader(code int) {
 	}
 	r.wroteHeader = true
 	r.status = code
-	r.snap = r.Header().Clone()
+	r.snap = snapshot(r.Header())
 	r.parseContentLength()
 	if r.mode == passing {
 		r.w.WriteHeader(code)
