@@ -21,7 +21,7 @@ const (
 const (
 	memoryShards = 64
 	// memoryEntryOverhead approximates what one record costs besides its
-	// key and encoded bytes: the entry, its map slot and its heap slot.
+	// key and encoded bytes: the entry and its map slot.
 	memoryEntryOverhead = 128
 	// sweepPerWrite is how many expired records a write removes from its
 	// shard; more than one per write keeps up with any insert rate.
@@ -103,26 +103,18 @@ type MemoryStore struct {
 }
 
 type memoryShard struct {
-	mu   sync.Mutex
-	m    map[string]*memoryEntry
-	heap []heapSlot // min-heap by exp
-	_    [64]byte   // keep shard locks on separate cache lines
+	mu     sync.Mutex
+	m      map[string]*memoryEntry
+	queues []expiryQueue // expiry order (store_memory_expiry.go)
+	_      [64]byte      // keep shard locks on separate cache lines
 }
 
 type memoryEntry struct {
-	key string
-	val []byte // encoded record; never modified once stored
-	exp int64  // nanoseconds since MemoryStore.base
-	idx int    // position in the shard heap
-}
-
-// heapSlot is one position of a shard's expiry heap. It repeats the
-// entry's exp, so that sifting compares neighbouring slots of one array
-// instead of dereferencing an entry per comparison (a cache miss each in
-// a large store).
-type heapSlot struct {
-	exp int64
-	e   *memoryEntry
+	key        string
+	val        []byte // encoded record; never modified once stored
+	exp        int64  // nanoseconds since MemoryStore.base
+	q          int    // index of the shard's expiry queue holding the entry
+	prev, next *memoryEntry
 }
 
 var (
@@ -175,7 +167,7 @@ func (s *MemoryStore) Claim(ctx context.Context, key string, rec *Record, ttl ti
 		}
 		s.sweep(sh, now, sweepPerWrite)
 		if s.reserve(1, entrySize(key, val)) {
-			sh.push(&memoryEntry{key: key, val: val, exp: deadline(now, ttl)})
+			sh.insert(&memoryEntry{key: key, val: val, exp: deadline(now, ttl)}, ttl)
 			sh.mu.Unlock()
 			return nil, nil
 		}
@@ -230,7 +222,7 @@ func (s *MemoryStore) completeEncoded(key, token string, val []byte, ttl time.Du
 		if s.reserve(0, int64(len(val)-len(e.val))) {
 			e.val = val
 			e.exp = deadline(now, ttl)
-			sh.fix(e)
+			sh.requeue(e, ttl)
 			s.sweep(sh, now, sweepPerWrite)
 			sh.mu.Unlock()
 			s.wake(key)
@@ -279,7 +271,7 @@ func (s *MemoryStore) Extend(ctx context.Context, key, token string, ttl time.Du
 	}
 	e.val = withExpiresAt(e.val, t.Add(ttl))
 	e.exp = deadline(now, ttl)
-	sh.fix(e)
+	sh.requeue(e, ttl)
 	return nil
 }
 
@@ -351,10 +343,15 @@ func (s *MemoryStore) remove(sh *memoryShard, e *memoryEntry) {
 // sweep removes up to budget expired entries of a locked shard and reports
 // whether expired entries remain.
 func (s *MemoryStore) sweep(sh *memoryShard, now int64, budget int) bool {
-	for ; budget > 0 && len(sh.heap) > 0 && sh.heap[0].exp <= now; budget-- {
-		s.remove(sh, sh.heap[0].e)
+	for ; budget > 0; budget-- {
+		e := sh.first()
+		if e == nil || e.exp > now {
+			return false
+		}
+		s.remove(sh, e)
 	}
-	return len(sh.heap) > 0 && sh.heap[0].exp <= now
+	e := sh.first()
+	return e != nil && e.exp <= now
 }
 
 // sweepAll removes every expired entry, locking one shard at a time for
@@ -369,80 +366,6 @@ func (s *MemoryStore) sweepAll() {
 			sh.mu.Unlock()
 		}
 	}
-}
-
-func (sh *memoryShard) push(e *memoryEntry) {
-	sh.m[e.key] = e
-	e.idx = len(sh.heap)
-	sh.heap = append(sh.heap, heapSlot{exp: e.exp, e: e})
-	sh.up(e.idx)
-}
-
-func (sh *memoryShard) delete(e *memoryEntry) {
-	delete(sh.m, e.key)
-	last := len(sh.heap) - 1
-	i := e.idx
-	if i != last {
-		sh.swap(i, last)
-	}
-	sh.heap[last] = heapSlot{}
-	sh.heap = sh.heap[:last]
-	if i != last {
-		sh.fixAt(i)
-	}
-	if cap(sh.heap) > 64 && len(sh.heap) < cap(sh.heap)/4 {
-		sh.heap = append([]heapSlot(nil), sh.heap...)
-	}
-}
-
-// fix restores the heap after e.exp changed.
-func (sh *memoryShard) fix(e *memoryEntry) {
-	sh.heap[e.idx].exp = e.exp
-	sh.fixAt(e.idx)
-}
-
-func (sh *memoryShard) fixAt(i int) {
-	if !sh.down(i) {
-		sh.up(i)
-	}
-}
-
-func (sh *memoryShard) swap(i, j int) {
-	h := sh.heap
-	h[i], h[j] = h[j], h[i]
-	h[i].e.idx = i
-	h[j].e.idx = j
-}
-
-func (sh *memoryShard) up(i int) {
-	for i > 0 {
-		p := (i - 1) / 2
-		if sh.heap[p].exp <= sh.heap[i].exp {
-			return
-		}
-		sh.swap(i, p)
-		i = p
-	}
-}
-
-// down moves slot i towards the leaves and reports whether it moved.
-func (sh *memoryShard) down(i int) bool {
-	start, n := i, len(sh.heap)
-	for {
-		c := 2*i + 1
-		if c >= n {
-			break
-		}
-		if r := c + 1; r < n && sh.heap[r].exp < sh.heap[c].exp {
-			c = r
-		}
-		if sh.heap[i].exp <= sh.heap[c].exp {
-			break
-		}
-		sh.swap(i, c)
-		i = c
-	}
-	return i > start
 }
 
 func entrySize(key string, val []byte) int64 {

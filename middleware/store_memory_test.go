@@ -480,3 +480,33 @@ func BenchmarkMemoryStoreClaimParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkMemoryStoreClaimComplete is a first request's store work with
+// the middleware's default times to live (claim for ProcessingTTL,
+// complete for CompletedTTL) in a store already holding 2^17 completed
+// records: the short-lived processing records and the long-lived
+// completed ones share each shard's expiry bookkeeping.
+func BenchmarkMemoryStoreClaimComplete(b *testing.B) {
+	ctx := context.Background()
+	s := middleware.NewMemoryStore(middleware.WithMaxEntries(1<<24), middleware.WithMaxBytes(1<<32))
+	rec := processingRecord("0123456789abcdef0123456789abcdef")
+	done := completedRecord(rec.Token, benchBody()[:100])
+	claimComplete := func(key string) {
+		if _, err := s.Claim(ctx, key, rec, middleware.DefaultProcessingTTL); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Complete(ctx, key, rec.Token, done, middleware.DefaultCompletedTTL); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := range 1 << 17 {
+		claimComplete("filled-" + strconv.Itoa(i))
+	}
+	keys := benchKeys(1 << 20)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		claimComplete(keys[i&(len(keys)-1)])
+		i++
+	}
+}

@@ -1,0 +1,125 @@
+package middleware
+
+import "time"
+
+// maxExpiryQueues bounds the expiry queues of a shard: one per time to
+// live in use, and callers use a few (the processing and completed TTLs of
+// each configuration sharing the store).
+const maxExpiryQueues = 8
+
+// expiryQueue is a doubly linked list of a shard's entries in expiry
+// order. Entries given the same time to live expire in the order they are
+// written, so with one queue per time to live an entry joins at the tail
+// and the entry expiring first is at a queue's head: writing and sweeping
+// cost O(1), where a heap over all entries (processing records expiring in
+// seconds among completed ones expiring in a day) moved every new entry up
+// and every completed one down through O(log n) slots, each a cache miss in
+// a large store.
+type expiryQueue struct {
+	ttl        time.Duration
+	head, tail *memoryEntry
+}
+
+// insert adds e, with its exp set from ttl, to the map and the expiry order.
+func (sh *memoryShard) insert(e *memoryEntry, ttl time.Duration) {
+	sh.m[e.key] = e
+	sh.enqueue(e, ttl)
+}
+
+// delete removes e from the map and the expiry order.
+func (sh *memoryShard) delete(e *memoryEntry) {
+	delete(sh.m, e.key)
+	sh.dequeue(e)
+}
+
+// requeue moves e, whose exp was set from ttl, to its place in the expiry
+// order.
+func (sh *memoryShard) requeue(e *memoryEntry, ttl time.Duration) {
+	sh.dequeue(e)
+	sh.enqueue(e, ttl)
+}
+
+// first returns the entry that expires first, or nil when there is none.
+func (sh *memoryShard) first() *memoryEntry {
+	var first *memoryEntry
+	for i := range sh.queues {
+		if h := sh.queues[i].head; h != nil && (first == nil || h.exp < first.exp) {
+			first = h
+		}
+	}
+	return first
+}
+
+// enqueue links e into the queue of ttl. It walks back from the tail past
+// entries expiring later, so every queue stays in expiry order even when
+// the clock moves back or entries of other times to live share a queue;
+// usually it stops at once.
+func (sh *memoryShard) enqueue(e *memoryEntry, ttl time.Duration) {
+	e.q = sh.queueFor(ttl)
+	q := &sh.queues[e.q]
+	after := q.tail
+	for after != nil && after.exp > e.exp {
+		after = after.prev
+	}
+	e.prev = after
+	if after == nil {
+		e.next, q.head = q.head, e
+	} else {
+		e.next, after.next = after.next, e
+	}
+	if e.next == nil {
+		q.tail = e
+	} else {
+		e.next.prev = e
+	}
+}
+
+func (sh *memoryShard) dequeue(e *memoryEntry) {
+	q := &sh.queues[e.q]
+	if e.prev == nil {
+		q.head = e.next
+	} else {
+		e.prev.next = e.next
+	}
+	if e.next == nil {
+		q.tail = e.prev
+	} else {
+		e.next.prev = e.prev
+	}
+	e.prev, e.next = nil, nil
+}
+
+// queueFor returns the index of the queue for ttl: its own, an empty one
+// taken over, a new one, or, past maxExpiryQueues, the queue of the
+// nearest time to live (still ordered, by enqueue's walk).
+func (sh *memoryShard) queueFor(ttl time.Duration) int {
+	free, nearest := -1, 0
+	for i := range sh.queues {
+		q := &sh.queues[i]
+		switch {
+		case q.ttl == ttl:
+			return i
+		case q.head == nil && free < 0:
+			free = i
+		}
+		if absDuration(q.ttl-ttl) < absDuration(sh.queues[nearest].ttl-ttl) {
+			nearest = i
+		}
+	}
+	switch {
+	case free >= 0:
+		sh.queues[free].ttl = ttl
+		return free
+	case len(sh.queues) < maxExpiryQueues:
+		sh.queues = append(sh.queues, expiryQueue{ttl: ttl})
+		return len(sh.queues) - 1
+	}
+	return nearest
+}
+
+func absDuration(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}

@@ -1,0 +1,89 @@
+package middleware
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestMemoryStoreExpiryInvariant drives one store through random claims,
+// completions, releases, renewals and clock jumps (forward, and back as a
+// test clock may), with more distinct times to live than a shard has
+// queues, checking every 97 steps that each shard's expiry queues are
+// well-linked lists in expiry order holding exactly the map's entries.
+func TestMemoryStoreExpiryInvariant(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	s := NewMemoryStore(WithClock(clock))
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(1, 2))
+	tokens := map[string]string{}
+	for step := range 20_000 {
+		key := fmt.Sprintf("k%d", rng.IntN(500))
+		switch op := rng.IntN(10); {
+		case op < 4:
+			token := fmt.Sprintf("t%d", step)
+			existing, err := s.Claim(ctx, key, &Record{State: StateProcessing, Token: token}, time.Duration(1+rng.IntN(60))*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if existing == nil {
+				tokens[key] = token
+			}
+		case op < 6:
+			s.Complete(ctx, key, tokens[key], &Record{State: StateCompleted, Status: 201}, time.Duration(1+rng.IntN(600))*time.Second)
+		case op < 7:
+			s.Release(ctx, key, tokens[key])
+		case op < 8:
+			s.Extend(ctx, key, tokens[key], time.Duration(1+rng.IntN(60))*time.Second)
+		default:
+			mu.Lock()
+			now = now.Add(time.Duration(rng.IntN(5000)-500) * time.Millisecond)
+			mu.Unlock()
+		}
+		if step%97 == 0 || step == 19_999 {
+			checkQueues(t, s, step)
+		}
+	}
+}
+
+func checkQueues(t *testing.T, s *MemoryStore, step int) {
+	t.Helper()
+	total := 0
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		if len(sh.queues) > maxExpiryQueues {
+			t.Fatalf("step %d shard %d: %d queues, at most %d", step, i, len(sh.queues), maxExpiryQueues)
+		}
+		queued := 0
+		for qi, q := range sh.queues {
+			var prev *memoryEntry
+			for e := q.head; e != nil; prev, e = e, e.next {
+				if e.prev != prev || e.q != qi || sh.m[e.key] != e {
+					t.Fatalf("step %d shard %d queue %d: entry %q badly linked (prev ok %v, q %d, in map %v)",
+						step, i, qi, e.key, e.prev == prev, e.q, sh.m[e.key] == e)
+				}
+				if prev != nil && prev.exp > e.exp {
+					t.Fatalf("step %d shard %d queue %d: %q expires before %q, which precedes it", step, i, qi, e.key, prev.key)
+				}
+				queued++
+			}
+			if q.tail != prev {
+				t.Fatalf("step %d shard %d queue %d: tail is not the last entry", step, i, qi)
+			}
+		}
+		if queued != len(sh.m) {
+			t.Fatalf("step %d shard %d: %d queued entries, %d map entries", step, i, queued, len(sh.m))
+		}
+		total += len(sh.m)
+		sh.mu.Unlock()
+	}
+	if int64(total) != s.entries.Load() {
+		t.Fatalf("step %d: %d entries in shards, %d accounted", step, total, s.entries.Load())
+	}
+}
