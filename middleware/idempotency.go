@@ -61,6 +61,7 @@ type idempotency struct {
 	quota         Quota   // per-scope limits (quota.go); store is then bound to it
 	expires       httpDates
 	deadlines     *storeDeadlines // of store calls (store_context.go)
+	leases        leaseSet        // the running handlers' claims, renewed (lease_set.go)
 }
 
 func newIdempotency(cfg IdempotencyConfig) *idempotency {
@@ -90,6 +91,7 @@ func newIdempotency(cfg IdempotencyConfig) *idempotency {
 	}
 	m.store = m.withQuota(cfg.Store)
 	m.renewEvery = m.processingTTL / 3
+	m.leases.init(m.renewEvery)
 	m.deadlines = newStoreDeadlines(m.storeTimeout)
 	_, m.inProcess = cfg.Store.(inProcessStore)
 	if m.shouldStore == nil {

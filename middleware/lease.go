@@ -14,9 +14,9 @@ import (
 
 // lease renews a processing claim while its handler runs, so a handler
 // slower than ProcessingTTL is never run a second time, while a crashed
-// worker's claim still expires after ProcessingTTL. It uses a timer, not a
-// goroutine, so a request that finishes before the first renewal costs one
-// timer and nothing else.
+// worker's claim still expires after ProcessingTTL. The middleware's
+// leaseSet renews it (lease_set.go): a request that finishes before its
+// first renewal costs two short list operations and nothing else.
 type lease struct {
 	m     *idempotency
 	r     *http.Request
@@ -24,23 +24,38 @@ type lease struct {
 	token string
 	ctx   *leaseContext // the handler's, cancelled when the lease is lost
 
-	mu     sync.Mutex
-	timer  *time.Timer
-	lastOK time.Time
-	done   bool
-	lost   bool
+	shard      *leaseShard // guards prev and next
+	prev, next *lease
+
+	mu       sync.Mutex
+	due      time.Time // when the next renewal is due
+	renewing bool      // a renewal is running
+	lastOK   time.Time
+	done     bool
+	lost     bool
 }
 
 // startLease starts renewing the claim c holds, in l (zero-valued).
 func (m *idempotency) startLease(l *lease, r *http.Request, c *claimed, ctx *leaseContext) *lease {
 	l.m, l.r, l.key, l.token, l.ctx, l.lastOK = m, r, c.Key, c.Token, ctx, c.at
-	l.mu.Lock()
-	l.timer = time.AfterFunc(m.renewEvery, l.renew)
-	l.mu.Unlock()
+	l.due = c.at.Add(m.renewEvery)
+	m.leases.add(l)
 	return l
 }
 
-// renew extends the claim; it runs on the timer's goroutine.
+// takeIfDue reports whether a renewal of l is due at now and, if so,
+// marks it running: the caller runs it.
+func (l *lease) takeIfDue(now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.done || l.lost || l.renewing || now.Before(l.due) {
+		return false
+	}
+	l.renewing = true
+	return true
+}
+
+// renew extends the claim; it runs on a goroutine of its own.
 func (l *lease) renew() {
 	m := l.m
 	ctx, cancel := context.WithTimeout(context.Background(), m.storeTimeout)
@@ -49,6 +64,7 @@ func (l *lease) renew() {
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.renewing = false
 	if l.done {
 		return
 	}
@@ -56,7 +72,7 @@ func (l *lease) renew() {
 	switch {
 	case err == nil:
 		l.lastOK = now
-		l.timer.Reset(m.renewEvery)
+		l.due = now.Add(m.renewEvery)
 	case errors.Is(err, ErrLeaseLost):
 		l.loseLocked(err)
 	case now.Sub(l.lastOK) >= m.processingTTL:
@@ -64,7 +80,7 @@ func (l *lease) renew() {
 		l.loseLocked(fmt.Errorf("%w: renewal failed for %v: %w", ErrLeaseLost, m.processingTTL, err))
 	default:
 		m.emit(Event{Kind: EventStoreError, Request: l.r, Key: l.key, Err: err})
-		l.timer.Reset(min(m.renewEvery, time.Second))
+		l.due = now.Add(min(m.renewEvery, time.Second))
 	}
 }
 
@@ -82,9 +98,12 @@ func (l *lease) loseLocked(err error) {
 // nothing more.
 func (l *lease) stop() {
 	l.mu.Lock()
+	done := l.done
 	l.done = true
-	l.timer.Stop()
 	l.mu.Unlock()
+	if !done {
+		l.m.leases.remove(l)
+	}
 }
 
 // isLost reports whether the lease was lost while the handler ran.
