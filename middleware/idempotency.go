@@ -14,6 +14,7 @@ import (
 
 	"github.com/idemkit/idemkit/errs"
 	"github.com/idemkit/idemkit/httpx"
+	"github.com/idemkit/idemkit/recorder"
 )
 
 // Idempotency returns middleware that runs a write at most once per
@@ -237,16 +238,17 @@ func newClaimed(skey, scope, key, token string, claim *Record, at time.Time, bod
 
 // claimed is a request that holds its key. It carries what the run needs
 // for the request in one allocation: the lease (also its renewal state),
-// the handler's context wrapper and body reader.
+// the handler's context wrapper, body reader and response recorder.
 type claimed struct {
 	Lease // exposed to the handler through its context; Token is the owner token
 	fp    [32]byte
 	at    time.Time // when the claim was made
 	body  []byte
 
-	renewal lease        // the claim's renewal (lease.go)
-	ctx     leaseContext // the handler's context: carries the Lease
-	reader  bodyReader   // the handler's request body
+	renewal lease             // the claim's renewal (lease.go)
+	ctx     leaseContext      // the handler's context: carries the Lease
+	reader  bodyReader        // the handler's request body
+	rec     recorder.Recorder // the handler's ResponseWriter
 }
 
 // applies reports whether the request's method and path are covered.

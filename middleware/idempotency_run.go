@@ -22,8 +22,8 @@ func (h *idempotencyHandler) run(w http.ResponseWriter, r *http.Request, c *clai
 	if len(w.Header()) > 0 {
 		outer = w.Header().Clone()
 	}
-	rec := recorder.New(w, recorder.Buffered(), recorder.WithCaptureLimit(m.maxResponse),
-		recorder.WithMethod(r.Method))
+	rec := &c.rec
+	rec.Reset(w, recorder.Buffered(), recorder.WithCaptureLimit(m.maxResponse), recorder.WithMethod(r.Method))
 	defer rec.Release()
 	l := m.startLease(&c.renewal, r, c, &c.ctx)
 	var start time.Time // the handler's start, for events only

@@ -321,3 +321,41 @@ func TestSnapshotIsACopy(t *testing.T) {
 		t.Errorf("committed Set-Cookie = %q, want %q", got, "id=1")
 	}
 }
+
+// Reset reuses a Recorder's memory for a new response: nothing of the
+// previous one (status, body, snapshot, owner headers) is left, and a
+// Recorder reset without Release is released first.
+func TestReset(t *testing.T) {
+	var rec recorder.Recorder // the zero value is ready for Reset
+	first, _ := newFake(0)
+	rec.Reset(first, recorder.Buffered())
+	rec.Header().Set("X-First", "1")
+	rec.SetCommitHeader("X-Owner", "1")
+	rec.WriteHeader(http.StatusCreated)
+	rec.Write([]byte("first"))
+	rec.Commit() // not released: Reset does it
+
+	second, _ := newFake(0)
+	rec.Reset(second, recorder.WithMethod(http.MethodHead))
+	if rec.Written() || rec.Status() != http.StatusOK || rec.Body() != nil || rec.BytesWritten() != 0 {
+		t.Fatalf("after Reset: written %v, status %d, body %q, %d bytes; want a fresh recorder",
+			rec.Written(), rec.Status(), rec.Body(), rec.BytesWritten())
+	}
+	if rec.Holding() {
+		t.Error("Reset without Buffered kept buffered mode")
+	}
+	rec.Write([]byte("second"))
+	if got := second.Header(); got.Get("X-First") != "" || got.Get("X-Owner") != "" {
+		t.Errorf("second response headers = %v, want none of the first response's", got)
+	}
+	if err := rec.Unstorable(); !errors.Is(err, recorder.ErrHeadResponse) {
+		t.Errorf("Unstorable() = %v, want the HEAD option of the second Reset to apply", err)
+	}
+	rec.Release()
+	defer func() {
+		if recover() == nil {
+			t.Error("Reset(nil) did not panic")
+		}
+	}()
+	rec.Reset(nil)
+}

@@ -75,10 +75,27 @@ type Recorder struct {
 //
 // New panics if w is nil.
 func New(w http.ResponseWriter, opts ...Option) *Recorder {
+	r := new(Recorder)
+	r.Reset(w, opts...)
+	return r
+}
+
+// Reset makes r a new Recorder wrapping w, as [New] does, in r's own
+// memory: a middleware can keep the Recorder inside a larger per-request
+// struct instead of allocating it on its own. The zero Recorder is ready
+// for Reset. Resetting a Recorder that was not released releases it first
+// (see [Recorder.Release]); like Release, Reset must not be called while
+// a handler may still use r.
+//
+// Reset panics if w is nil.
+func (r *Recorder) Reset(w http.ResponseWriter, opts ...Option) {
 	if w == nil {
 		panic("recorder: nil http.ResponseWriter")
 	}
-	r := &Recorder{w: w, cl: -1, cfg: options{limit: DefaultCaptureLimit}}
+	if r.w != nil && !r.released {
+		r.Release()
+	}
+	*r = Recorder{w: w, cl: -1, cfg: options{limit: DefaultCaptureLimit}}
 	for _, opt := range opts {
 		opt(&r.cfg) // r is on the heap anyway, so options cost no allocation
 	}
@@ -92,7 +109,6 @@ func New(w http.ResponseWriter, opts ...Option) *Recorder {
 			r.own = make(http.Header)
 		}
 	}
-	return r
 }
 
 // Unwrap returns the wrapped [http.ResponseWriter]. [http.ResponseController]
