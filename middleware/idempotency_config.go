@@ -53,7 +53,9 @@ type IdempotencyConfig struct {
 	KeyPrefix string
 	// ProcessingTTL is how long a claim lives without renewal: the time
 	// after which a crashed worker's key may be retried. The owner renews it
-	// every ProcessingTTL/3 while the handler runs. Default 60s.
+	// every ProcessingTTL/3 while the handler runs (one timer per middleware
+	// checks the running claims every min(ProcessingTTL/12, 1s), so a renewal
+	// may come that much later). Default 60s.
 	ProcessingTTL time.Duration
 	// CompletedTTL is how long a stored response is replayed. Default 24h.
 	CompletedTTL time.Duration
