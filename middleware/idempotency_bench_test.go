@@ -84,7 +84,7 @@ func benchStores(b *testing.B) []struct {
 		store    middleware.Store
 		commands func() int64
 	}{
-		{"memory", middleware.NewMemoryStore(middleware.WithMaxEntries(1 << 22)), nil},
+		{"memory", middleware.NewMemoryStore(middleware.WithMaxEntries(1<<22), middleware.WithMaxBytes(4<<30)), nil},
 		{"valkey", middleware.NewValkeyStore(s.Client(b)), commands},
 	}
 }
