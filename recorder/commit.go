@@ -89,11 +89,7 @@ func (r *Recorder) send() error {
 	}
 	r.mode = passing
 	dst := r.w.Header()
-	for k := range dst {
-		if _, ok := r.snap[k]; !ok {
-			delete(dst, k)
-		}
-	}
+	dropOthers(dst, r.snap)
 	for k, vv := range r.snap {
 		dst[k] = vv // the snapshot's values are its own and never pooled
 	}
@@ -149,11 +145,22 @@ func (r *Recorder) copyTrailers() {
 // replaceHeader makes dst hold exactly the keys and values of src, copying
 // the values so later changes to one map do not show in the other.
 func replaceHeader(dst, src http.Header) {
+	dropOthers(dst, src)
+	setValues(dst, src)
+}
+
+// dropOthers deletes the keys of dst that src does not have.
+func dropOthers(dst, src http.Header) {
 	for k := range dst {
 		if _, ok := src[k]; !ok {
 			delete(dst, k)
 		}
 	}
+}
+
+// setValues sets each key of src in dst to a copy of its values; the
+// copies share one new array.
+func setValues(dst, src http.Header) {
 	n := 0
 	for _, vv := range src {
 		n += len(vv)

@@ -23,16 +23,7 @@ var snapshotPool = sync.Pool{New: func() any { return make(http.Header, 8) }}
 // one new array, which is never pooled, so slices of it may be handed on.
 func snapshot(h http.Header) http.Header {
 	s := snapshotPool.Get().(http.Header)
-	n := 0
-	for _, vv := range h {
-		n += len(vv)
-	}
-	values := make([]string, n)
-	for k, vv := range h {
-		m := copy(values, vv)
-		s[k] = values[:m:m]
-		values = values[m:]
-	}
+	setValues(s, h)
 	return s
 }
 
