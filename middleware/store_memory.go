@@ -103,10 +103,11 @@ type MemoryStore struct {
 }
 
 type memoryShard struct {
-	mu     sync.Mutex
-	m      map[string]*memoryEntry
-	queues []expiryQueue // expiry order (store_memory_expiry.go)
-	_      [64]byte      // keep shard locks on separate cache lines
+	mu       sync.Mutex
+	m        map[string]*memoryEntry
+	queues   []expiryQueue // expiry order (store_memory_expiry.go)
+	earliest int64         // no entry expires before this: a sweep before it has nothing to do
+	_        [64]byte      // keep shard locks on separate cache lines
 }
 
 type memoryEntry struct {
@@ -341,11 +342,20 @@ func (s *MemoryStore) remove(sh *memoryShard, e *memoryEntry) {
 }
 
 // sweep removes up to budget expired entries of a locked shard and reports
-// whether expired entries remain.
+// whether expired entries remain. Before the shard's earliest expiry it
+// reads no entry: every write sweeps, and the queues' heads are entries
+// nothing else touches, a cache miss each.
 func (s *MemoryStore) sweep(sh *memoryShard, now int64, budget int) bool {
+	if now < sh.earliest {
+		return false
+	}
 	for ; budget > 0; budget-- {
 		e := sh.first()
 		if e == nil || e.exp > now {
+			sh.earliest = math.MaxInt64
+			if e != nil {
+				sh.earliest = e.exp
+			}
 			return false
 		}
 		s.remove(sh, e)

@@ -55,6 +55,7 @@ func (sh *memoryShard) first() *memoryEntry {
 // the clock moves back or entries of other times to live share a queue;
 // usually it stops at once.
 func (sh *memoryShard) enqueue(e *memoryEntry, ttl time.Duration) {
+	sh.earliest = min(sh.earliest, e.exp)
 	e.q = sh.queueFor(ttl)
 	q := &sh.queues[e.q]
 	after := q.tail

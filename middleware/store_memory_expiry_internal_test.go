@@ -68,6 +68,9 @@ func checkQueues(t *testing.T, s *MemoryStore, step int) {
 					t.Fatalf("step %d shard %d queue %d: entry %q badly linked (prev ok %v, q %d, in map %v)",
 						step, i, qi, e.key, e.prev == prev, e.q, sh.m[e.key] == e)
 				}
+				if e.exp < sh.earliest {
+					t.Fatalf("step %d shard %d: %q expires at %d, before the shard's earliest %d", step, i, e.key, e.exp, sh.earliest)
+				}
 				if prev != nil && prev.exp > e.exp {
 					t.Fatalf("step %d shard %d queue %d: %q expires before %q, which precedes it", step, i, qi, e.key, prev.key)
 				}
