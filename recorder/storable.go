@@ -123,7 +123,13 @@ func (r *Recorder) hasTrailers() bool {
 	if r.snap != nil && len(r.snap["Trailer"]) > 0 {
 		return true
 	}
-	for _, h := range []http.Header{r.own, r.w.Header()} {
+	maps := []http.Header{r.own, r.w.Header()}
+	if r.mode == holding {
+		// Only the handler's own map: the real one holds what New copied
+		// into it, and nothing was sent yet.
+		maps = maps[:1]
+	}
+	for _, h := range maps {
 		if len(h["Trailer"]) > 0 && !r.wroteHeader {
 			return true
 		}
