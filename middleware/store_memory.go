@@ -104,7 +104,7 @@ type MemoryStore struct {
 
 type memoryShard struct {
 	mu       sync.Mutex
-	m        map[string]*memoryEntry
+	m        map[uint64]*memoryEntry // by the key's hash; keys sharing one are chained by same
 	queues   []expiryQueue // expiry order (store_memory_expiry.go)
 	earliest int64         // no entry expires before this: a sweep before it has nothing to do
 	_        [64]byte      // keep shard locks on separate cache lines
@@ -112,6 +112,8 @@ type memoryShard struct {
 
 type memoryEntry struct {
 	key        string
+	hash       uint64       // maphash of key: the shard's map key
+	same       *memoryEntry // the next entry whose key has the same hash
 	val        []byte // encoded record; never modified once stored
 	exp        int64  // nanoseconds since MemoryStore.base
 	q          int    // index of the shard's expiry queue holding the entry
@@ -137,7 +139,7 @@ func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
 	}
 	s.base = s.now()
 	for i := range s.shards {
-		s.shards[i].m = make(map[string]*memoryEntry)
+		s.shards[i].m = make(map[uint64]*memoryEntry)
 	}
 	return s
 }
@@ -151,11 +153,11 @@ func (s *MemoryStore) Claim(ctx context.Context, key string, rec *Record, ttl ti
 		return nil, err
 	}
 	var val []byte // encoded only when the key is free: a replay costs no encoding
-	sh := s.shard(key)
+	sh, h := s.locate(key)
 	for attempt := range 2 {
 		_, now := s.clock()
 		sh.mu.Lock()
-		if e := sh.m[key]; e != nil {
+		if e := sh.lookup(h, key); e != nil {
 			if e.exp > now {
 				existing := e.val
 				sh.mu.Unlock()
@@ -168,7 +170,7 @@ func (s *MemoryStore) Claim(ctx context.Context, key string, rec *Record, ttl ti
 		}
 		s.sweep(sh, now, sweepPerWrite)
 		if s.reserve(1, entrySize(key, val)) {
-			sh.insert(&memoryEntry{key: key, val: val, exp: deadline(now, ttl)}, ttl)
+			sh.insert(&memoryEntry{key: key, hash: h, val: val, exp: deadline(now, ttl)}, ttl)
 			sh.mu.Unlock()
 			return nil, nil
 		}
@@ -211,11 +213,11 @@ func encodeCompletion(ctx context.Context, rec *Record, ttl time.Duration) ([]by
 
 // completeEncoded is Complete of the encoded record val.
 func (s *MemoryStore) completeEncoded(key, token string, val []byte, ttl time.Duration) error {
-	sh := s.shard(key)
+	sh, h := s.locate(key)
 	for attempt := range 2 {
 		_, now := s.clock()
 		sh.mu.Lock()
-		e := s.owned(sh, key, token, now)
+		e := s.owned(sh, h, key, token, now)
 		if e == nil {
 			sh.mu.Unlock()
 			return ErrLeaseLost
@@ -243,9 +245,9 @@ func (s *MemoryStore) Release(ctx context.Context, key, token string) error {
 		return err
 	}
 	_, now := s.clock()
-	sh := s.shard(key)
+	sh, h := s.locate(key)
 	sh.mu.Lock()
-	e := s.owned(sh, key, token, now)
+	e := s.owned(sh, h, key, token, now)
 	if e == nil {
 		sh.mu.Unlock()
 		return ErrLeaseLost
@@ -263,10 +265,10 @@ func (s *MemoryStore) Extend(ctx context.Context, key, token string, ttl time.Du
 		return err
 	}
 	t, now := s.clock()
-	sh := s.shard(key)
+	sh, h := s.locate(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	e := s.owned(sh, key, token, now)
+	e := s.owned(sh, h, key, token, now)
 	if e == nil {
 		return ErrLeaseLost
 	}
@@ -293,14 +295,16 @@ func (s *MemoryStore) clock() (time.Time, int64) {
 	return t, int64(t.Sub(s.base))
 }
 
-func (s *MemoryStore) shard(key string) *memoryShard {
-	return &s.shards[maphash.String(s.seed, key)%memoryShards]
+// locate returns key's shard and hash, computed once per call.
+func (s *MemoryStore) locate(key string) (*memoryShard, uint64) {
+	h := maphash.String(s.seed, key)
+	return &s.shards[h%memoryShards], h
 }
 
 // owned returns the live processing entry of key owned by token, removing
 // key's entry if it expired. The shard must be locked.
-func (s *MemoryStore) owned(sh *memoryShard, key, token string, now int64) *memoryEntry {
-	e := sh.m[key]
+func (s *MemoryStore) owned(sh *memoryShard, h uint64, key, token string, now int64) *memoryEntry {
+	e := sh.lookup(h, key)
 	if e == nil {
 		return nil
 	}

@@ -171,10 +171,10 @@ func (s *MemoryStore) ExtendQuota(ctx context.Context, scope, key, token string,
 // peek returns the encoded live record of key, or nil. Stored values are
 // never modified, so the slice may be read after the shard is unlocked.
 func (s *MemoryStore) peek(key string, now int64) []byte {
-	sh := s.shard(key)
+	sh, h := s.locate(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if e := sh.m[key]; e != nil && e.exp > now {
+	if e := sh.lookup(h, key); e != nil && e.exp > now {
 		return e.val
 	}
 	return nil
