@@ -105,18 +105,18 @@ type MemoryStore struct {
 type memoryShard struct {
 	mu       sync.Mutex
 	m        map[uint64]*memoryEntry // by the key's hash; keys sharing one are chained by same
-	queues   []expiryQueue // expiry order (store_memory_expiry.go)
-	earliest int64         // no entry expires before this: a sweep before it has nothing to do
-	_        [64]byte      // keep shard locks on separate cache lines
+	queues   []expiryQueue           // expiry order (store_memory_expiry.go)
+	earliest int64                   // no entry expires before this: a sweep before it has nothing to do
+	_        [64]byte                // keep shard locks on separate cache lines
 }
 
 type memoryEntry struct {
 	key        string
 	hash       uint64       // maphash of key: the shard's map key
 	same       *memoryEntry // the next entry whose key has the same hash
-	val        []byte // encoded record; never modified once stored
-	exp        int64  // nanoseconds since MemoryStore.base
-	q          int    // index of the shard's expiry queue holding the entry
+	val        []byte       // encoded record; never modified once stored
+	exp        int64        // nanoseconds since MemoryStore.base
+	q          int          // index of the shard's expiry queue holding the entry
 	prev, next *memoryEntry
 }
 
