@@ -25,7 +25,7 @@ func (h *idempotencyHandler) run(w http.ResponseWriter, r *http.Request, c *clai
 	rec := &c.rec
 	rec.Reset(w, recorder.Buffered(), recorder.WithCaptureLimit(m.maxResponse), recorder.WithMethod(r.Method))
 	defer rec.Release()
-	l := m.startLease(&c.renewal, r, c, &c.ctx)
+	l := m.startLease(r, c)
 	var start time.Time // the handler's start, for events only
 	if m.onEvent != nil {
 		start = time.Now()

@@ -35,9 +35,11 @@ type lease struct {
 	lost     bool
 }
 
-// startLease starts renewing the claim c holds, in l (zero-valued).
-func (m *idempotency) startLease(l *lease, r *http.Request, c *claimed, ctx *leaseContext) *lease {
-	l.m, l.r, l.key, l.token, l.ctx, l.lastOK = m, r, c.Key, c.Token, ctx, c.at
+// startLease starts renewing the claim c holds, in c.renewal (zero-valued),
+// cancelling c.ctx if the claim is lost.
+func (m *idempotency) startLease(r *http.Request, c *claimed) *lease {
+	l := &c.renewal
+	l.m, l.r, l.key, l.token, l.ctx, l.lastOK = m, r, c.Key, c.Token, &c.ctx, c.at
 	l.due = c.at.Add(m.renewEvery)
 	m.leases.add(l)
 	return l

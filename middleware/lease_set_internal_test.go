@@ -40,7 +40,7 @@ func newLeaseTestMiddleware(t *testing.T, ttl time.Duration) (*idempotency, *ext
 
 func startTestLease(m *idempotency, key string) *lease {
 	c := &claimed{Lease: Lease{Key: key, Token: "t-" + key}, at: time.Now()}
-	return m.startLease(&c.renewal, nil, c, &c.ctx)
+	return m.startLease(nil, c)
 }
 
 // A lease held past its renewal interval is renewed, repeatedly, until

@@ -318,6 +318,40 @@ func (s *MemoryStore) owned(sh *memoryShard, h uint64, key, token string, now in
 	return e
 }
 
+// lookup returns the entry of key, whose hash is h, or nil.
+func (sh *memoryShard) lookup(h uint64, key string) *memoryEntry {
+	e := sh.m[h]
+	for e != nil && e.key != key {
+		e = e.same
+	}
+	return e
+}
+
+// insert adds e, with its exp set from ttl and no entry of its key in the
+// shard, to the map and the expiry order.
+func (sh *memoryShard) insert(e *memoryEntry, ttl time.Duration) {
+	e.same = sh.m[e.hash]
+	sh.m[e.hash] = e
+	sh.enqueue(e, ttl)
+}
+
+// delete removes e from the map and the expiry order.
+func (sh *memoryShard) delete(e *memoryEntry) {
+	switch head := sh.m[e.hash]; {
+	case head == e && e.same == nil:
+		delete(sh.m, e.hash)
+	case head == e:
+		sh.m[e.hash] = e.same
+	default:
+		for head.same != e {
+			head = head.same
+		}
+		head.same = e.same
+	}
+	e.same = nil
+	sh.dequeue(e)
+}
+
 // reserve accounts for n more entries and delta more bytes, or reports
 // false and changes nothing when a limit would be exceeded.
 func (s *MemoryStore) reserve(n, delta int64) bool {

@@ -20,40 +20,6 @@ type expiryQueue struct {
 	head, tail *memoryEntry
 }
 
-// lookup returns the entry of key, whose hash is h, or nil.
-func (sh *memoryShard) lookup(h uint64, key string) *memoryEntry {
-	e := sh.m[h]
-	for e != nil && e.key != key {
-		e = e.same
-	}
-	return e
-}
-
-// insert adds e, with its exp set from ttl and no entry of its key in the
-// shard, to the map and the expiry order.
-func (sh *memoryShard) insert(e *memoryEntry, ttl time.Duration) {
-	e.same = sh.m[e.hash]
-	sh.m[e.hash] = e
-	sh.enqueue(e, ttl)
-}
-
-// delete removes e from the map and the expiry order.
-func (sh *memoryShard) delete(e *memoryEntry) {
-	switch head := sh.m[e.hash]; {
-	case head == e && e.same == nil:
-		delete(sh.m, e.hash)
-	case head == e:
-		sh.m[e.hash] = e.same
-	default:
-		for head.same != e {
-			head = head.same
-		}
-		head.same = e.same
-	}
-	e.same = nil
-	sh.dequeue(e)
-}
-
 // requeue moves e, whose exp was set from ttl, to its place in the expiry
 // order.
 func (sh *memoryShard) requeue(e *memoryEntry, ttl time.Duration) {
@@ -125,7 +91,7 @@ func (sh *memoryShard) queueFor(ttl time.Duration) int {
 		case q.head == nil && free < 0:
 			free = i
 		}
-		if absDuration(q.ttl-ttl) < absDuration(sh.queues[nearest].ttl-ttl) {
+		if (q.ttl - ttl).Abs() < (sh.queues[nearest].ttl - ttl).Abs() {
 			nearest = i
 		}
 	}
@@ -138,11 +104,4 @@ func (sh *memoryShard) queueFor(ttl time.Duration) int {
 		return len(sh.queues) - 1
 	}
 	return nearest
-}
-
-func absDuration(d time.Duration) time.Duration {
-	if d < 0 {
-		return -d
-	}
-	return d
 }

@@ -113,8 +113,8 @@ func (h *idempotencyHandler) await(w http.ResponseWriter, r *http.Request, rec *
 	var timer *time.Timer
 	poll := pollFirst
 	for {
-		token := newToken()
-		claim := m.newClaim(new(Record), token, d.fp, time.Now())
+		token, at := newToken(), time.Now()
+		claim := m.newClaim(new(Record), token, d.fp, at)
 		// Detached, like the first claim: a claim cut off after the store
 		// applied it would block the key for ProcessingTTL.
 		cctx := m.detached(r)
@@ -150,7 +150,7 @@ func (h *idempotencyHandler) await(w http.ResponseWriter, r *http.Request, rec *
 			if applied != "" {
 				w.Header().Set(HeaderPreferenceApplied, applied)
 			}
-			h.run(w, r, newClaimed(d.skey, d.scope, d.key, token, claim, time.Now(), d.body), claim)
+			h.run(w, r, newClaimed(d.skey, d.scope, d.key, token, claim, at, d.body), claim)
 			return true
 		case existing.State != StateProcessing || existing.Fingerprint != d.fp:
 			stop()
