@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"sync"
+
+	"github.com/idemkit/idemkit/recorder"
 )
 
 // errBodyTooLarge reports a request body over the fingerprint limit.
@@ -22,6 +24,12 @@ type requestPrint struct {
 	// rec is the request's scratch record: its claim, then its final
 	// record. Stores copy what they keep, so it is reused with p.
 	rec Record
+
+	// resp and reader are the handler's ResponseWriter and request body
+	// when it runs. net/http forbids using either after the handler
+	// returns, so they are reused with p; resp keeps its header map.
+	resp   recorder.Recorder
+	reader bodyReader
 }
 
 var printPool = sync.Pool{New: func() any { return &requestPrint{buf: make([]byte, 0, 4096)} }}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/idemkit/idemkit/errs"
 	"github.com/idemkit/idemkit/httpx"
-	"github.com/idemkit/idemkit/recorder"
 )
 
 // Idempotency returns middleware that runs a write at most once per
@@ -217,38 +216,37 @@ func (h *idempotencyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if m.cache != nil && existing.State == StateCompleted {
 			m.cache.put(skey, existing)
 		}
-		if h.await(w, r, existing, duplicate{skey: skey, scope: scope, key: key, fp: fp, body: p.body()}) {
+		if h.await(w, r, existing, duplicate{skey: skey, scope: scope, key: key, fp: fp, p: p}) {
 			return // waited for the first request (Prefer: wait), see wait.go
 		}
 		m.answerExisting(w, r, skey, fp, existing, nil)
 		return
 	}
 	m.emit(Event{Kind: EventAcquired, Request: r, Key: skey, Duration: m.since(start)})
-	h.run(w, r, newClaimed(skey, scope, key, token, claim, start, p.body()), &p.rec)
+	h.run(w, r, newClaimed(skey, scope, key, token, claim, start), p)
 }
 
 // newClaimed describes a request that holds its key under claim, made at
 // the time at.
-func newClaimed(skey, scope, key, token string, claim *Record, at time.Time, body []byte) *claimed {
+func newClaimed(skey, scope, key, token string, claim *Record, at time.Time) *claimed {
 	return &claimed{
 		Lease: Lease{Key: skey, Token: token, Fence: claim.Fence, scope: scope, rawKey: key},
-		fp:    claim.Fingerprint, at: at, body: body,
+		fp:    claim.Fingerprint, at: at,
 	}
 }
 
 // claimed is a request that holds its key. It carries what the run needs
-// for the request in one allocation: the lease (also its renewal state),
-// the handler's context wrapper, body reader and response recorder.
+// for the request and may outlive it in one allocation: the lease (also
+// its renewal state) and the handler's context, which a handler may keep.
+// What the handler must not use after it returns (its ResponseWriter and
+// request body) is pooled with the request's requestPrint instead.
 type claimed struct {
 	Lease // exposed to the handler through its context; Token is the owner token
 	fp    [32]byte
 	at    time.Time // when the claim was made
-	body  []byte
 
-	renewal lease             // the claim's renewal (lease.go)
-	ctx     leaseContext      // the handler's context: carries the Lease
-	reader  bodyReader        // the handler's request body
-	rec     recorder.Recorder // the handler's ResponseWriter
+	renewal lease        // the claim's renewal (lease.go)
+	ctx     leaseContext // the handler's context: carries the Lease
 }
 
 // applies reports whether the request's method and path are covered.

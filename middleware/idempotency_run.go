@@ -13,8 +13,9 @@ import (
 )
 
 // run executes the handler under the claim, then stores the response, a
-// tombstone, or releases the key. The final record is built in scratch.
-func (h *idempotencyHandler) run(w http.ResponseWriter, r *http.Request, c *claimed, scratch *Record) {
+// tombstone, or releases the key. The handler reads the body held by p and
+// writes to p's recorder; the final record is built in p's scratch record.
+func (h *idempotencyHandler) run(w http.ResponseWriter, r *http.Request, c *claimed, p *requestPrint) {
 	m := h.m
 	c.ctx.parent, c.ctx.lease = r.Context(), &c.Lease
 	defer c.ctx.release()
@@ -22,7 +23,7 @@ func (h *idempotencyHandler) run(w http.ResponseWriter, r *http.Request, c *clai
 	if len(w.Header()) > 0 {
 		outer = w.Header().Clone()
 	}
-	rec := &c.rec
+	rec, scratch := &p.resp, &p.rec
 	rec.Reset(w, recorder.Buffered(), recorder.WithCaptureLimit(m.maxResponse), recorder.WithMethod(r.Method))
 	defer rec.Release()
 	l := m.startLease(r, c)
@@ -40,7 +41,7 @@ func (h *idempotencyHandler) run(w http.ResponseWriter, r *http.Request, c *clai
 			m.release(r, c, "handler panicked", 0, m.since(start))
 		}
 	}()
-	h.next.ServeHTTP(rec, withBody(r, &c.ctx, c.body, &c.reader))
+	h.next.ServeHTTP(rec, withBody(r, &c.ctx, p.body(), &p.reader))
 	panicked = false
 
 	status := rec.Status()

@@ -77,7 +77,7 @@ type duplicate struct {
 	scope string
 	key   string // the client's key
 	fp    [32]byte
-	body  []byte
+	p     *requestPrint // the request as read: its body, and scratch for a run
 }
 
 // await lets a duplicate that found its key processing wait, bounded, for
@@ -114,7 +114,7 @@ func (h *idempotencyHandler) await(w http.ResponseWriter, r *http.Request, rec *
 	poll := pollFirst
 	for {
 		token, at := newToken(), time.Now()
-		claim := m.newClaim(new(Record), token, d.fp, at)
+		claim := m.newClaim(&d.p.rec, token, d.fp, at) // stores copy what they keep
 		// Detached, like the first claim: a claim cut off after the store
 		// applied it would block the key for ProcessingTTL.
 		cctx := m.detached(r)
@@ -150,7 +150,7 @@ func (h *idempotencyHandler) await(w http.ResponseWriter, r *http.Request, rec *
 			if applied != "" {
 				w.Header().Set(HeaderPreferenceApplied, applied)
 			}
-			h.run(w, r, newClaimed(d.skey, d.scope, d.key, token, claim, at, d.body), claim)
+			h.run(w, r, newClaimed(d.skey, d.scope, d.key, token, claim, at), d.p)
 			return true
 		case existing.State != StateProcessing || existing.Fingerprint != d.fp:
 			stop()

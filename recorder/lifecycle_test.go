@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -358,4 +359,45 @@ func TestReset(t *testing.T) {
 		}
 	}()
 	rec.Reset(nil)
+}
+
+// Reset in buffered mode gives the next handler the previous handler's
+// header map, cleared, with only what the new real writer holds: nothing
+// of the previous response shows, and (checklist item 11) neither real
+// writer's map changes through it.
+func TestResetReusesHeaderMap(t *testing.T) {
+	var rec recorder.Recorder
+	first, firstBase := newFake(0)
+	rec.Reset(first, recorder.Buffered())
+	used := reflect.ValueOf(rec.Header()).Pointer()
+	rec.Header().Set("X-First", "1")
+	rec.Header().Set("Trailer", "X-Sum")
+	rec.WriteHeader(http.StatusCreated)
+	rec.Write([]byte("first"))
+	rec.Header().Set("X-Sum", "abc") // a trailer: shared with the real map at Commit
+	if err := rec.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	rec.Release()
+
+	second, secondBase := newFake(0)
+	second.Header().Set("X-Outer", "o") // set by a middleware in front
+	rec.Reset(second, recorder.Buffered())
+	h := rec.Header()
+	if got := reflect.ValueOf(h).Pointer(); got != used {
+		t.Error("Reset allocated a new header map instead of reusing the previous one")
+	}
+	if want := (http.Header{"X-Outer": {"o"}}); !reflect.DeepEqual(h, want) {
+		t.Fatalf("header map after Reset = %v, want %v", h, want)
+	}
+	h["X-Outer"][0] = "changed"
+	h.Set("X-Sum", "other")
+	h.Set("X-First", "2")
+	if got := secondBase.header.Get("X-Outer"); got != "o" {
+		t.Errorf("second real writer's X-Outer = %q before Commit, want it untouched", got)
+	}
+	if got, want := firstBase.header, (http.Header{"X-First": {"1"}, "Trailer": {"X-Sum"}, "X-Sum": {"abc"}}); !reflect.DeepEqual(got, want) {
+		t.Errorf("first real writer's headers = %v after the next handler's changes, want %v", got, want)
+	}
+	rec.Release()
 }

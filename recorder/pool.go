@@ -27,6 +27,21 @@ func snapshot(h http.Header) http.Header {
 	return s
 }
 
+// copyInto returns a copy of src, made in dst (cleared) when dst is small
+// enough to reuse, as putSnapshot decides for pooled maps, and in a new map
+// otherwise. The values are copied into one new array, as in snapshot.
+func copyInto(dst, src http.Header) http.Header {
+	if dst == nil || len(dst) > maxPooledSnapshot {
+		dst = make(http.Header, len(src))
+	} else {
+		clear(dst)
+	}
+	if len(src) > 0 {
+		setValues(dst, src)
+	}
+	return dst
+}
+
 func putSnapshot(s http.Header) {
 	if len(s) > maxPooledSnapshot {
 		return

@@ -82,10 +82,15 @@ func New(w http.ResponseWriter, opts ...Option) *Recorder {
 
 // Reset makes r a new Recorder wrapping w, as [New] does, in r's own
 // memory: a middleware can keep the Recorder inside a larger per-request
-// struct instead of allocating it on its own. The zero Recorder is ready
-// for Reset. Resetting a Recorder that was not released releases it first
-// (see [Recorder.Release]); like Release, Reset must not be called while
-// a handler may still use r.
+// struct, or in a pool, instead of allocating one per response. The zero
+// Recorder is ready for Reset. Resetting a Recorder that was not released
+// releases it first (see [Recorder.Release]); like Release, Reset must not
+// be called while a handler may still use r.
+//
+// In buffered mode Reset reuses the header map the previous response's
+// handler was given (cleared) for the new handler: what net/http already
+// requires — no use of a ResponseWriter, its header map included, after
+// the handler returns — is what makes that safe.
 //
 // Reset panics if w is nil.
 func (r *Recorder) Reset(w http.ResponseWriter, opts ...Option) {
@@ -95,6 +100,7 @@ func (r *Recorder) Reset(w http.ResponseWriter, opts ...Option) {
 	if r.w != nil && !r.released {
 		r.Release()
 	}
+	own := r.own
 	*r = Recorder{w: w, cl: -1, cfg: options{limit: DefaultCaptureLimit}}
 	for _, opt := range opts {
 		opt(&r.cfg) // r is on the heap anyway, so options cost no allocation
@@ -104,10 +110,7 @@ func (r *Recorder) Reset(w http.ResponseWriter, opts ...Option) {
 	r.sw, _ = w.(io.StringWriter)
 	if r.cfg.buffered {
 		r.mode = holding
-		r.own = w.Header().Clone()
-		if r.own == nil {
-			r.own = make(http.Header)
-		}
+		r.own = copyInto(own, w.Header())
 	}
 }
 
