@@ -21,7 +21,8 @@ const (
 const (
 	memoryShards = 64
 	// memoryEntryOverhead approximates what one record costs besides its
-	// key and encoded bytes: the entry and its map slot.
+	// key and encoded bytes: its slot and map slot, and the allocation
+	// headers of the key and record.
 	memoryEntryOverhead = 128
 	// sweepPerWrite is how many expired records a write removes from its
 	// shard; more than one per write keeps up with any insert rate.
@@ -104,20 +105,11 @@ type MemoryStore struct {
 
 type memoryShard struct {
 	mu       sync.Mutex
-	m        map[uint64]*memoryEntry // by the key's hash; keys sharing one are chained by same
-	queues   []expiryQueue           // expiry order (store_memory_expiry.go)
-	earliest int64                   // no entry expires before this: a sweep before it has nothing to do
-	_        [64]byte                // keep shard locks on separate cache lines
-}
-
-type memoryEntry struct {
-	key        string
-	hash       uint64       // maphash of key: the shard's map key
-	same       *memoryEntry // the next entry whose key has the same hash
-	val        []byte       // encoded record; never modified once stored
-	exp        int64        // nanoseconds since MemoryStore.base
-	q          int          // index of the shard's expiry queue holding the entry
-	prev, next *memoryEntry
+	m        map[uint64]slotRef // by the key's hash; keys sharing one are chained by same
+	slots    slab               // the records (store_memory_slab.go)
+	queues   []expiryQueue      // expiry order (store_memory_expiry.go)
+	earliest int64              // no entry expires before this: a sweep before it has nothing to do
+	_        [64]byte           // keep shard locks on separate cache lines
 }
 
 var (
@@ -139,7 +131,7 @@ func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
 	}
 	s.base = s.now()
 	for i := range s.shards {
-		s.shards[i].m = make(map[uint64]*memoryEntry)
+		s.shards[i].m = make(map[uint64]slotRef)
 	}
 	return s
 }
@@ -170,9 +162,12 @@ func (s *MemoryStore) Claim(ctx context.Context, key string, rec *Record, ttl ti
 		}
 		s.sweep(sh, now, sweepPerWrite)
 		if s.reserve(1, entrySize(key, val)) {
-			sh.insert(&memoryEntry{key: key, hash: h, val: val, exp: deadline(now, ttl)}, ttl)
-			sh.mu.Unlock()
-			return nil, nil
+			if sh.insert(key, h, val, deadline(now, ttl), ttl) {
+				sh.mu.Unlock()
+				return nil, nil
+			}
+			s.entries.Add(-1) // the shard has maxSlots records: full
+			s.bytes.Add(-entrySize(key, val))
 		}
 		sh.mu.Unlock()
 		if attempt == 0 {
@@ -303,7 +298,7 @@ func (s *MemoryStore) locate(key string) (*memoryShard, uint64) {
 
 // owned returns the live processing entry of key owned by token, removing
 // key's entry if it expired. The shard must be locked.
-func (s *MemoryStore) owned(sh *memoryShard, h uint64, key, token string, now int64) *memoryEntry {
+func (s *MemoryStore) owned(sh *memoryShard, h uint64, key, token string, now int64) *memorySlot {
 	e := sh.lookup(h, key)
 	if e == nil {
 		return nil
@@ -319,37 +314,46 @@ func (s *MemoryStore) owned(sh *memoryShard, h uint64, key, token string, now in
 }
 
 // lookup returns the entry of key, whose hash is h, or nil.
-func (sh *memoryShard) lookup(h uint64, key string) *memoryEntry {
-	e := sh.m[h]
+func (sh *memoryShard) lookup(h uint64, key string) *memorySlot {
+	e := sh.slots.at(sh.m[h])
 	for e != nil && e.key != key {
-		e = e.same
+		e = sh.slots.at(e.same)
 	}
 	return e
 }
 
-// insert adds e, with its exp set from ttl and no entry of its key in the
-// shard, to the map and the expiry order.
-func (sh *memoryShard) insert(e *memoryEntry, ttl time.Duration) {
-	e.same = sh.m[e.hash]
-	sh.m[e.hash] = e
+// insert adds the record val of key, whose hash is h, expiring at exp
+// (set from ttl), to the map and the expiry order; the shard has no entry
+// of key. It reports false, changing nothing, when the shard has no slot
+// left.
+func (sh *memoryShard) insert(key string, h uint64, val []byte, exp int64, ttl time.Duration) bool {
+	e := sh.slots.alloc()
+	if e == nil {
+		return false
+	}
+	e.key, e.hash, e.val, e.exp = key, h, val, exp
+	e.same = sh.m[h]
+	sh.m[h] = e.self
 	sh.enqueue(e, ttl)
+	return true
 }
 
-// delete removes e from the map and the expiry order.
-func (sh *memoryShard) delete(e *memoryEntry) {
+// delete removes e from the map and the expiry order and frees its slot.
+func (sh *memoryShard) delete(e *memorySlot) {
 	switch head := sh.m[e.hash]; {
-	case head == e && e.same == nil:
+	case head == e.self && e.same == 0:
 		delete(sh.m, e.hash)
-	case head == e:
+	case head == e.self:
 		sh.m[e.hash] = e.same
 	default:
-		for head.same != e {
-			head = head.same
+		p := sh.slots.at(head)
+		for p.same != e.self {
+			p = sh.slots.at(p.same)
 		}
-		head.same = e.same
+		p.same = e.same
 	}
-	e.same = nil
 	sh.dequeue(e)
+	sh.slots.release(e)
 }
 
 // reserve accounts for n more entries and delta more bytes, or reports
@@ -373,10 +377,10 @@ func (s *MemoryStore) reserve(n, delta int64) bool {
 }
 
 // remove deletes e from its locked shard and from the accounting.
-func (s *MemoryStore) remove(sh *memoryShard, e *memoryEntry) {
-	sh.delete(e)
+func (s *MemoryStore) remove(sh *memoryShard, e *memorySlot) {
 	s.entries.Add(-1)
 	s.bytes.Add(-entrySize(e.key, e.val))
+	sh.delete(e)
 }
 
 // sweep removes up to budget expired entries of a locked shard and reports

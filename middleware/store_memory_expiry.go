@@ -17,21 +17,21 @@ const maxExpiryQueues = 8
 // a large store.
 type expiryQueue struct {
 	ttl        time.Duration
-	head, tail *memoryEntry
+	head, tail slotRef
 }
 
 // requeue moves e, whose exp was set from ttl, to its place in the expiry
 // order.
-func (sh *memoryShard) requeue(e *memoryEntry, ttl time.Duration) {
+func (sh *memoryShard) requeue(e *memorySlot, ttl time.Duration) {
 	sh.dequeue(e)
 	sh.enqueue(e, ttl)
 }
 
 // first returns the entry that expires first, or nil when there is none.
-func (sh *memoryShard) first() *memoryEntry {
-	var first *memoryEntry
+func (sh *memoryShard) first() *memorySlot {
+	var first *memorySlot
 	for i := range sh.queues {
-		if h := sh.queues[i].head; h != nil && (first == nil || h.exp < first.exp) {
+		if h := sh.slots.at(sh.queues[i].head); h != nil && (first == nil || h.exp < first.exp) {
 			first = h
 		}
 	}
@@ -42,40 +42,39 @@ func (sh *memoryShard) first() *memoryEntry {
 // entries expiring later, so every queue stays in expiry order even when
 // the clock moves back or entries of other times to live share a queue;
 // usually it stops at once.
-func (sh *memoryShard) enqueue(e *memoryEntry, ttl time.Duration) {
+func (sh *memoryShard) enqueue(e *memorySlot, ttl time.Duration) {
 	sh.earliest = min(sh.earliest, e.exp)
-	e.q = sh.queueFor(ttl)
+	e.q = int32(sh.queueFor(ttl))
 	q := &sh.queues[e.q]
-	after := q.tail
+	after := sh.slots.at(q.tail)
 	for after != nil && after.exp > e.exp {
-		after = after.prev
+		after = sh.slots.at(after.prev)
 	}
-	e.prev = after
 	if after == nil {
-		e.next, q.head = q.head, e
+		e.prev, e.next, q.head = 0, q.head, e.self
 	} else {
-		e.next, after.next = after.next, e
+		e.prev, e.next, after.next = after.self, after.next, e.self
 	}
-	if e.next == nil {
-		q.tail = e
+	if e.next == 0 {
+		q.tail = e.self
 	} else {
-		e.next.prev = e
+		sh.slots.at(e.next).prev = e.self
 	}
 }
 
-func (sh *memoryShard) dequeue(e *memoryEntry) {
+func (sh *memoryShard) dequeue(e *memorySlot) {
 	q := &sh.queues[e.q]
-	if e.prev == nil {
+	if e.prev == 0 {
 		q.head = e.next
 	} else {
-		e.prev.next = e.next
+		sh.slots.at(e.prev).next = e.next
 	}
-	if e.next == nil {
+	if e.next == 0 {
 		q.tail = e.prev
 	} else {
-		e.next.prev = e.prev
+		sh.slots.at(e.next).prev = e.prev
 	}
-	e.prev, e.next = nil, nil
+	e.prev, e.next = 0, 0
 }
 
 // queueFor returns the index of the queue for ttl: its own, an empty one
@@ -88,7 +87,7 @@ func (sh *memoryShard) queueFor(ttl time.Duration) int {
 		switch {
 		case q.ttl == ttl:
 			return i
-		case q.head == nil && free < 0:
+		case q.head == 0 && free < 0:
 			free = i
 		}
 		if (q.ttl - ttl).Abs() < (sh.queues[nearest].ttl - ttl).Abs() {

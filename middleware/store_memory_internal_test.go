@@ -62,11 +62,11 @@ func checkQueues(t *testing.T, s *MemoryStore, step int) {
 		}
 		queued := 0
 		for qi, q := range sh.queues {
-			var prev *memoryEntry
-			for e := q.head; e != nil; prev, e = e, e.next {
-				if e.prev != prev || e.q != qi || sh.lookup(e.hash, e.key) != e {
+			var prev *memorySlot
+			for e := sh.slots.at(q.head); e != nil; prev, e = e, sh.slots.at(e.next) {
+				if sh.slots.at(e.prev) != prev || int(e.q) != qi || sh.lookup(e.hash, e.key) != e {
 					t.Fatalf("step %d shard %d queue %d: entry %q badly linked (prev ok %v, q %d, in map %v)",
-						step, i, qi, e.key, e.prev == prev, e.q, sh.lookup(e.hash, e.key) == e)
+						step, i, qi, e.key, sh.slots.at(e.prev) == prev, e.q, sh.lookup(e.hash, e.key) == e)
 				}
 				if e.exp < sh.earliest {
 					t.Fatalf("step %d shard %d: %q expires at %d, before the shard's earliest %d", step, i, e.key, e.exp, sh.earliest)
@@ -76,18 +76,28 @@ func checkQueues(t *testing.T, s *MemoryStore, step int) {
 				}
 				queued++
 			}
-			if q.tail != prev {
+			if sh.slots.at(q.tail) != prev {
 				t.Fatalf("step %d shard %d queue %d: tail is not the last entry", step, i, qi)
 			}
 		}
 		mapped := 0
-		for _, e := range sh.m {
-			for ; e != nil; e = e.same {
+		for _, r := range sh.m {
+			for e := sh.slots.at(r); e != nil; e = sh.slots.at(e.same) {
 				mapped++
 			}
 		}
 		if queued != mapped {
 			t.Fatalf("step %d shard %d: %d queued entries, %d map entries", step, i, queued, mapped)
+		}
+		free := 0
+		for e := sh.slots.at(sh.slots.free); e != nil; e = sh.slots.at(e.next) {
+			if e.key != "" || e.val != nil || e.same != 0 || e.prev != 0 {
+				t.Fatalf("step %d shard %d: free slot %d still holds %q", step, i, e.self, e.key)
+			}
+			free++
+		}
+		if free+mapped != sh.slots.used {
+			t.Fatalf("step %d shard %d: %d free and %d mapped slots, %d handed out", step, i, free, mapped, sh.slots.used)
 		}
 		total += mapped
 		sh.mu.Unlock()
@@ -104,9 +114,9 @@ func checkQueues(t *testing.T, s *MemoryStore, step int) {
 func TestMemoryShardHashChain(t *testing.T) {
 	for _, victim := range []string{"c", "b", "a"} { // inserted a, b, c: c is the head
 		t.Run("remove "+victim, func(t *testing.T) {
-			sh := &memoryShard{m: map[uint64]*memoryEntry{}}
+			sh := &memoryShard{m: map[uint64]slotRef{}}
 			for _, k := range []string{"a", "b", "c"} {
-				sh.insert(&memoryEntry{key: k, hash: 42, exp: 1}, time.Second)
+				sh.insert(k, 42, nil, 1, time.Second)
 			}
 			for _, k := range []string{"a", "b", "c"} {
 				if e := sh.lookup(42, k); e == nil || e.key != k {
@@ -131,5 +141,44 @@ func TestMemoryShardHashChain(t *testing.T) {
 				t.Errorf("after removing every key: %d map slots, first %v", len(sh.m), sh.first())
 			}
 		})
+	}
+}
+
+// The slab hands out slots across chunk boundaries, never moves a slot in
+// use, and reuses freed slots (zeroed) before growing.
+func TestSlab(t *testing.T) {
+	var s slab
+	var slots []*memorySlot
+	for i := range 2*slabChunk + 3 {
+		e := s.alloc()
+		if e == nil || e.self != slotRef(i+1) || s.at(e.self) != e {
+			t.Fatalf("alloc %d = %+v, want slot %d", i, e, i+1)
+		}
+		e.key = fmt.Sprint(i)
+		slots = append(slots, e)
+	}
+	for i, e := range slots {
+		if s.at(slotRef(i+1)) != e || e.key != fmt.Sprint(i) {
+			t.Fatalf("slot %d moved or changed after the slab grew", i+1)
+		}
+	}
+	freed := []*memorySlot{slots[5], slots[slabChunk+1]}
+	for _, e := range freed {
+		s.release(e)
+	}
+	if used := s.used; used != 2*slabChunk+3 {
+		t.Fatalf("used = %d after releases, want %d", used, 2*slabChunk+3)
+	}
+	for i := len(freed) - 1; i >= 0; i-- { // the free list is last in, first out
+		e := s.alloc()
+		if e != freed[i] || e.key != "" || e.next != 0 || e.self == 0 {
+			t.Fatalf("alloc after release = %+v, want the freed slot %p zeroed", e, freed[i])
+		}
+	}
+	if e := s.alloc(); e.self != 2*slabChunk+4 {
+		t.Fatalf("alloc with no free slot = %d, want a new slot %d", e.self, 2*slabChunk+4)
+	}
+	if s.at(0) != nil {
+		t.Fatal("at(0) is not nil")
 	}
 }

@@ -1,0 +1,77 @@
+package middleware
+
+// slabChunk is the number of slots a shard's slab adds at a time.
+const slabChunk = 256
+
+// maxSlots bounds a shard's slots so that every slotRef fits in 32 bits.
+const maxSlots = 1<<31 - 1
+
+// slotRef names a slot of a shard's slab as its index plus one, so that
+// the zero slotRef is no slot.
+type slotRef uint32
+
+// memorySlot is one record of a MemoryStore shard. Slots live in the
+// shard's slab and refer to each other by slotRef, not by pointer, and
+// the shard's map holds slotRefs: the garbage collector then scans each
+// record as two pointers (key and val) in the slab's chunks, instead of
+// marking an object per record, scanning its five pointers and every map
+// slot. A large store is live heap that every collection walks, and it
+// grows with the request rate.
+type memorySlot struct {
+	key  string
+	val  []byte // encoded record; never modified once stored
+	hash uint64 // maphash of key: the shard's map key
+	exp  int64  // nanoseconds since MemoryStore.base
+	self slotRef
+	same slotRef // the next slot whose key has the same hash
+	prev slotRef // neighbours in the expiry queue (store_memory_expiry.go)
+	next slotRef // the same, or the next free slot while free
+	q    int32   // index of the shard's expiry queue holding the slot
+}
+
+// slab holds a shard's slots in fixed-size chunks that never move, so a
+// *memorySlot stays valid while the slot is in use. Free slots are chained
+// through next. Chunks are kept once allocated: the slab stays at the
+// shard's peak record count (at most WithMaxEntries in all).
+type slab struct {
+	chunks [][]memorySlot
+	free   slotRef
+	used   int // slots ever handed out, free or not
+}
+
+// at returns the slot r, or nil for the zero slotRef.
+func (s *slab) at(r slotRef) *memorySlot {
+	if r == 0 {
+		return nil
+	}
+	i := int(r - 1)
+	return &s.chunks[i/slabChunk][i%slabChunk]
+}
+
+// alloc returns a zeroed slot with self set, or nil when the shard has
+// maxSlots slots in use.
+func (s *slab) alloc() *memorySlot {
+	if r := s.free; r != 0 {
+		e := s.at(r)
+		s.free = e.next
+		*e = memorySlot{self: r}
+		return e
+	}
+	if s.used == maxSlots {
+		return nil
+	}
+	if s.used%slabChunk == 0 {
+		s.chunks = append(s.chunks, make([]memorySlot, slabChunk))
+	}
+	s.used++
+	e := s.at(slotRef(s.used))
+	e.self = slotRef(s.used)
+	return e
+}
+
+// release frees e, dropping its key and record for the collector.
+func (s *slab) release(e *memorySlot) {
+	r := e.self
+	*e = memorySlot{next: s.free}
+	s.free = r
+}
