@@ -56,7 +56,8 @@ type idempotency struct {
 	log           *slog.Logger
 	onEvent       func(Event)
 	writeError    func(http.ResponseWriter, *http.Request, error)
-	inProcess     bool // the store never blocks: no per-call timeouts
+	inProcess     bool         // the store never blocks: no per-call timeouts
+	mem           *MemoryStore // the store, when it is a MemoryStore without a quota: claims complete by slot
 	cache         *ReplayCache
 	wait          waiting // wait-and-replay policy (wait.go)
 	quota         Quota   // per-scope limits (quota.go); store is then bound to it
@@ -95,6 +96,7 @@ func newIdempotency(cfg IdempotencyConfig) *idempotency {
 	m.leases.init(m.renewEvery)
 	m.deadlines = newStoreDeadlines(m.storeTimeout)
 	_, m.inProcess = cfg.Store.(inProcessStore)
+	m.mem, _ = m.store.(*MemoryStore)
 	if m.shouldStore == nil {
 		m.shouldStore = StoreSuccess
 	}
@@ -184,7 +186,15 @@ func (h *idempotencyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	claim := m.newClaim(&p.rec, token, fp, start) // stores copy what they keep
 	ctx := m.detached(r)
-	existing, err := m.store.Claim(ctx, skey, claim, m.processingTTL)
+	var (
+		existing *Record
+		slot     slotRef // where a MemoryStore keeps the claim
+	)
+	if m.mem != nil {
+		existing, slot, err = m.mem.claimSlot(ctx, skey, claim, m.processingTTL)
+	} else {
+		existing, err = m.store.Claim(ctx, skey, claim, m.processingTTL)
+	}
 	if r.Context().Err() != nil {
 		// The client went away: not an outage, and nobody reads the answer.
 		if err == nil && existing == nil {
@@ -224,7 +234,9 @@ func (h *idempotencyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.emit(Event{Kind: EventAcquired, Request: r, Key: skey, Duration: m.since(start)})
-	h.run(w, r, newClaimed(skey, scope, key, token, claim, start), p)
+	c := newClaimed(skey, scope, key, token, claim, start)
+	c.slot = slot
+	h.run(w, r, c, p)
 }
 
 // newClaimed describes a request that holds its key under claim, made at
@@ -245,6 +257,7 @@ type claimed struct {
 	Lease // exposed to the handler through its context; Token is the owner token
 	fp    [32]byte
 	at    time.Time // when the claim was made
+	slot  slotRef   // where a MemoryStore keeps the claim, or 0
 
 	renewal lease        // the claim's renewal (lease.go)
 	ctx     leaseContext // the handler's context: carries the Lease

@@ -126,7 +126,12 @@ func unstorableReason(rec *recorder.Recorder) string {
 // "processing" meanwhile, never run it a second time.
 func (m *idempotency) store1(r *http.Request, c *claimed, l *lease, rec *Record, ok EventKind, elapsed time.Duration) bool {
 	ctx := m.detached(r)
-	err := m.store.Complete(ctx, c.Key, c.Token, rec, m.completedTTL)
+	var err error
+	if m.mem != nil {
+		err = m.mem.completeSlot(ctx, c.Key, c.Token, rec, m.completedTTL, c.slot)
+	} else {
+		err = m.store.Complete(ctx, c.Key, c.Token, rec, m.completedTTL)
+	}
 	if err == nil {
 		l.stop()
 		m.emit(Event{Kind: ok, Request: r, Key: c.Key, Status: rec.Status, Duration: elapsed})

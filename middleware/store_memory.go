@@ -138,11 +138,19 @@ func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
 
 // Claim implements [Store.Claim].
 func (s *MemoryStore) Claim(ctx context.Context, key string, rec *Record, ttl time.Duration) (*Record, error) {
+	existing, _, err := s.claimSlot(ctx, key, rec, ttl)
+	return existing, err
+}
+
+// claimSlot is Claim, also returning the slot that holds the new claim,
+// so that the middleware can complete it with completeSlot without
+// looking the key up again.
+func (s *MemoryStore) claimSlot(ctx context.Context, key string, rec *Record, ttl time.Duration) (*Record, slotRef, error) {
 	if err := checkWrite(ctx, ttl); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if err := checkRecord(rec); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var val []byte // encoded only when the key is free: a replay costs no encoding
 	sh, h := s.locate(key)
@@ -153,7 +161,8 @@ func (s *MemoryStore) Claim(ctx context.Context, key string, rec *Record, ttl ti
 			if e.exp > now {
 				existing := e.val
 				sh.mu.Unlock()
-				return decodeStored(existing)
+				r, err := decodeStored(existing)
+				return r, 0, err
 			}
 			s.remove(sh, e)
 		}
@@ -162,9 +171,9 @@ func (s *MemoryStore) Claim(ctx context.Context, key string, rec *Record, ttl ti
 		}
 		s.sweep(sh, now, sweepPerWrite)
 		if s.reserve(1, entrySize(key, val)) {
-			if sh.insert(key, h, val, deadline(now, ttl), ttl) {
+			if e := sh.insert(key, h, val, deadline(now, ttl), ttl); e != nil {
 				sh.mu.Unlock()
-				return nil, nil
+				return nil, e.self, nil
 			}
 			s.entries.Add(-1) // the shard has maxSlots records: full
 			s.bytes.Add(-entrySize(key, val))
@@ -174,7 +183,7 @@ func (s *MemoryStore) Claim(ctx context.Context, key string, rec *Record, ttl ti
 			s.sweepAll()
 		}
 	}
-	return nil, ErrStoreFull
+	return nil, 0, ErrStoreFull
 }
 
 func (*MemoryStore) inProcess() {}
@@ -185,7 +194,16 @@ func (s *MemoryStore) Complete(ctx context.Context, key, token string, rec *Reco
 	if err != nil {
 		return err
 	}
-	return s.completeEncoded(key, token, val, ttl)
+	return s.completeEncoded(key, token, val, ttl, 0)
+}
+
+// completeSlot is Complete of a claim that claimSlot stored in slot.
+func (s *MemoryStore) completeSlot(ctx context.Context, key, token string, rec *Record, ttl time.Duration, slot slotRef) error {
+	val, err := encodeCompletion(ctx, rec, ttl)
+	if err != nil {
+		return err
+	}
+	return s.completeEncoded(key, token, val, ttl, slot)
 }
 
 // checkWrite is what every write checks first: the caller has not given
@@ -206,13 +224,14 @@ func encodeCompletion(ctx context.Context, rec *Record, ttl time.Duration) ([]by
 	return encodeRecord(rec)
 }
 
-// completeEncoded is Complete of the encoded record val.
-func (s *MemoryStore) completeEncoded(key, token string, val []byte, ttl time.Duration) error {
+// completeEncoded is Complete of the encoded record val; slot, when not
+// zero, is where claimSlot stored the claim.
+func (s *MemoryStore) completeEncoded(key, token string, val []byte, ttl time.Duration, slot slotRef) error {
 	sh, h := s.locate(key)
 	for attempt := range 2 {
 		_, now := s.clock()
 		sh.mu.Lock()
-		e := s.owned(sh, h, key, token, now)
+		e := s.ownedIn(sh, slot, h, key, token, now)
 		if e == nil {
 			sh.mu.Unlock()
 			return ErrLeaseLost
@@ -299,7 +318,17 @@ func (s *MemoryStore) locate(key string) (*memoryShard, uint64) {
 // owned returns the live processing entry of key owned by token, removing
 // key's entry if it expired. The shard must be locked.
 func (s *MemoryStore) owned(sh *memoryShard, h uint64, key, token string, now int64) *memorySlot {
-	e := sh.lookup(h, key)
+	return s.ownedIn(sh, 0, h, key, token, now)
+}
+
+// ownedIn is owned, looking in slot first: a slot that holds key holds
+// its only entry, and one that no longer does (freed, or reused for
+// another key) or never did sends it to the map.
+func (s *MemoryStore) ownedIn(sh *memoryShard, slot slotRef, h uint64, key, token string, now int64) *memorySlot {
+	e := sh.slots.lookup(slot)
+	if e == nil || e.key != key {
+		e = sh.lookup(h, key)
+	}
 	if e == nil {
 		return nil
 	}
@@ -323,19 +352,19 @@ func (sh *memoryShard) lookup(h uint64, key string) *memorySlot {
 }
 
 // insert adds the record val of key, whose hash is h, expiring at exp
-// (set from ttl), to the map and the expiry order; the shard has no entry
-// of key. It reports false, changing nothing, when the shard has no slot
-// left.
-func (sh *memoryShard) insert(key string, h uint64, val []byte, exp int64, ttl time.Duration) bool {
+// (set from ttl), to the map and the expiry order, and returns its slot;
+// the shard has no entry of key. It returns nil, changing nothing, when
+// the shard has no slot left.
+func (sh *memoryShard) insert(key string, h uint64, val []byte, exp int64, ttl time.Duration) *memorySlot {
 	e := sh.slots.alloc()
 	if e == nil {
-		return false
+		return nil
 	}
 	e.key, e.hash, e.val, e.exp = key, h, val, exp
 	e.same = sh.m[h]
 	sh.m[h] = e.self
 	sh.enqueue(e, ttl)
-	return true
+	return e
 }
 
 // delete removes e from the map and the expiry order and frees its slot.

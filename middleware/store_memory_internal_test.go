@@ -182,3 +182,56 @@ func TestSlab(t *testing.T) {
 		t.Fatal("at(0) is not nil")
 	}
 }
+
+// completeSlot trusts the slot claimSlot returned only while it still
+// holds the key: a slot freed and reused (for the same key by another
+// claim, or for another key) never completes the wrong record.
+func TestMemoryStoreCompleteSlot(t *testing.T) {
+	ctx := context.Background()
+	claim := func(s *MemoryStore, key, token string) slotRef {
+		t.Helper()
+		existing, slot, err := s.claimSlot(ctx, key, &Record{State: StateProcessing, Token: token}, time.Minute)
+		if err != nil || existing != nil || slot == 0 {
+			t.Fatalf("claimSlot(%q) = %v, %d, %v; want a new claim", key, existing, slot, err)
+		}
+		return slot
+	}
+	done := &Record{State: StateCompleted, Status: 201}
+
+	s := NewMemoryStore()
+	slot := claim(s, "a", "t1")
+	if err := s.completeSlot(ctx, "a", "t1", done, time.Hour, slot); err != nil {
+		t.Fatalf("completeSlot by the owner: %v", err)
+	}
+	if got, _ := s.Claim(ctx, "a", &Record{State: StateProcessing, Token: "t9"}, time.Minute); got == nil || got.State != StateCompleted {
+		t.Fatalf("after completeSlot, Claim found %+v, want the completed record", got)
+	}
+
+	// Released, then claimed again by another request: the free slot is
+	// reused for the same key, and the first owner's token no longer fits.
+	s = NewMemoryStore()
+	slot = claim(s, "b", "t1")
+	if err := s.Release(ctx, "b", "t1"); err != nil {
+		t.Fatal(err)
+	}
+	if again := claim(s, "b", "t2"); again != slot {
+		t.Fatalf("the second claim got slot %d, want the freed slot %d (the case under test)", again, slot)
+	}
+	if err := s.completeSlot(ctx, "b", "t1", done, time.Hour, slot); err != ErrLeaseLost {
+		t.Fatalf("completeSlot by the released owner = %v, want ErrLeaseLost", err)
+	}
+
+	// The slot reused for another key: the key's own entry is found.
+	s = NewMemoryStore()
+	old := claim(s, "c", "t1")
+	if err := s.Release(ctx, "c", "t1"); err != nil {
+		t.Fatal(err)
+	}
+	claim(s, "c", "t2") // takes the freed slot
+	if err := s.completeSlot(ctx, "c", "t2", done, time.Hour, old+1); err != nil {
+		t.Fatalf("completeSlot with a slot holding another key (or none) = %v, want the key found by lookup", err)
+	}
+	if err := s.completeSlot(ctx, "d", "t2", done, time.Hour, old); err != ErrLeaseLost {
+		t.Fatalf("completeSlot of a key held nowhere, through another key's slot = %v, want ErrLeaseLost", err)
+	}
+}

@@ -116,7 +116,7 @@ func (s *MemoryStore) CompleteQuota(ctx context.Context, scope, key, token strin
 		return err
 	}
 	defer qs.mu.Unlock()
-	if err := s.completeEncoded(key, token, val, ttl); err != nil {
+	if err := s.completeEncoded(key, token, val, ttl, 0); err != nil {
 		return err
 	}
 	_, now := s.clock()

@@ -48,6 +48,15 @@ func (s *slab) at(r slotRef) *memorySlot {
 	return &s.chunks[i/slabChunk][i%slabChunk]
 }
 
+// lookup returns the slot r if it was ever handed out, else nil: for a
+// slotRef kept outside the shard, checked before it is trusted.
+func (s *slab) lookup(r slotRef) *memorySlot {
+	if r == 0 || int(r) > s.used {
+		return nil
+	}
+	return s.at(r)
+}
+
 // alloc returns a zeroed slot with self set, or nil when the shard has
 // maxSlots slots in use.
 func (s *slab) alloc() *memorySlot {
