@@ -53,7 +53,9 @@ func (s *leaseSet) add(l *lease) {
 	}
 	sh.head = l
 	sh.mu.Unlock()
-	if s.armed.CompareAndSwap(false, true) {
+	// Load first: a compare-and-swap takes the cache line exclusively even
+	// when it fails, and every request of every core passes here.
+	if !s.armed.Load() && s.armed.CompareAndSwap(false, true) {
 		s.timer.Reset(s.tick)
 	}
 }
