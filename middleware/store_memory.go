@@ -180,8 +180,9 @@ func (s *MemoryStore) claimSlot(ctx context.Context, key string, rec *Record, tt
 		s.sweep(sh, now, sweepPerWrite)
 		if s.reserve(1, entrySize(key, val)) {
 			if e := sh.insert(key, h, val, deadline(now, ttl), ttl); e != nil {
+				slot := e.self // before unlocking: the slot may be freed and reused at once
 				sh.mu.Unlock()
-				return nil, e.self, nil
+				return nil, slot, nil
 			}
 			s.entries.Add(-1) // the shard has maxSlots records: full
 			s.bytes.Add(-entrySize(key, val))
