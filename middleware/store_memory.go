@@ -107,8 +107,8 @@ type MemoryStore struct {
 	_       [56]byte
 
 	shards [memoryShards]memoryShard
-	notify     memoryNotify // waiters' subscriptions (store_memory_notify.go)
-	quota      memoryQuota  // per-scope quota accounting (store_memory_quota.go)
+	notify memoryNotify // waiters' subscriptions (store_memory_notify.go)
+	quota  memoryQuota  // per-scope quota accounting (store_memory_quota.go)
 }
 
 type memoryShard struct {

@@ -32,7 +32,7 @@ type memorySlot struct {
 // slab holds a shard's slots in fixed-size chunks that never move, so a
 // *memorySlot stays valid while the slot is in use. Free slots are chained
 // through next. Chunks are kept once allocated: the slab stays at the
-// shard's peak record count (at most WithMaxEntries in all).
+// shard's peak record count, which WithMaxEntries bounds.
 type slab struct {
 	chunks [][]memorySlot
 	free   slotRef
