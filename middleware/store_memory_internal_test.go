@@ -64,9 +64,9 @@ func checkQueues(t *testing.T, s *MemoryStore, step int) {
 		for qi, q := range sh.queues {
 			var prev *memorySlot
 			for e := sh.slots.at(q.head); e != nil; prev, e = e, sh.slots.at(e.next) {
-				if sh.slots.at(e.prev) != prev || int(e.q) != qi || sh.lookup(e.hash, e.key) != e {
+				if sh.slots.at(e.prev) != prev || int(e.q) != qi || sh.lookup(uint64(e.bucket)<<32, e.key) != e {
 					t.Fatalf("step %d shard %d queue %d: entry %q badly linked (prev ok %v, q %d, in map %v)",
-						step, i, qi, e.key, sh.slots.at(e.prev) == prev, e.q, sh.lookup(e.hash, e.key) == e)
+						step, i, qi, e.key, sh.slots.at(e.prev) == prev, e.q, sh.lookup(uint64(e.bucket)<<32, e.key) == e)
 				}
 				if e.exp < sh.earliest {
 					t.Fatalf("step %d shard %d: %q expires at %d, before the shard's earliest %d", step, i, e.key, e.exp, sh.earliest)
@@ -114,26 +114,26 @@ func checkQueues(t *testing.T, s *MemoryStore, step int) {
 func TestMemoryShardHashChain(t *testing.T) {
 	for _, victim := range []string{"c", "b", "a"} { // inserted a, b, c: c is the head
 		t.Run("remove "+victim, func(t *testing.T) {
-			sh := &memoryShard{m: map[uint64]slotRef{}}
+			sh := &memoryShard{m: map[uint32]slotRef{}}
 			for _, k := range []string{"a", "b", "c"} {
-				sh.insert(k, 42, nil, 1, time.Second)
+				sh.insert(k, 42<<32, nil, 1, time.Second)
 			}
 			for _, k := range []string{"a", "b", "c"} {
-				if e := sh.lookup(42, k); e == nil || e.key != k {
+				if e := sh.lookup(42<<32, k); e == nil || e.key != k {
 					t.Fatalf("lookup(%q) = %v", k, e)
 				}
 			}
-			if sh.lookup(42, "d") != nil || sh.lookup(7, "a") != nil {
+			if sh.lookup(42<<32, "d") != nil || sh.lookup(7<<32, "a") != nil {
 				t.Fatal("lookup found a key that is not there")
 			}
-			sh.delete(sh.lookup(42, victim))
+			sh.delete(sh.lookup(42<<32, victim))
 			for _, k := range []string{"a", "b", "c"} {
-				if found := sh.lookup(42, k) != nil; found != (k != victim) {
+				if found := sh.lookup(42<<32, k) != nil; found != (k != victim) {
 					t.Errorf("after removing %q: lookup(%q) found = %v", victim, k, found)
 				}
 			}
 			for _, k := range []string{"a", "b", "c"} {
-				if e := sh.lookup(42, k); e != nil {
+				if e := sh.lookup(42<<32, k); e != nil {
 					sh.delete(e)
 				}
 			}

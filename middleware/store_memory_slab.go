@@ -18,15 +18,15 @@ type slotRef uint32
 // slot. A large store is live heap that every collection walks, and it
 // grows with the request rate.
 type memorySlot struct {
-	key  string
-	val  []byte // encoded record; never modified once stored
-	hash uint64 // maphash of key: the shard's map key
-	exp  int64  // nanoseconds since MemoryStore.base
-	self slotRef
-	same slotRef // the next slot whose key has the same hash
-	prev slotRef // neighbours in the expiry queue (store_memory_expiry.go)
-	next slotRef // the same, or the next free slot while free
-	q    int32   // index of the shard's expiry queue holding the slot
+	key    string
+	val    []byte // encoded record; never modified once stored
+	exp    int64  // nanoseconds since MemoryStore.base
+	bucket uint32 // the shard's map key (bucketOf the key's hash)
+	self   slotRef
+	same   slotRef // the next slot in the same bucket
+	prev   slotRef // neighbours in the expiry queue (store_memory_expiry.go)
+	next   slotRef // the same, or the next free slot while free
+	q      int32   // index of the shard's expiry queue holding the slot
 }
 
 // slab holds a shard's slots in fixed-size chunks that never move, so a
