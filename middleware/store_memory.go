@@ -199,14 +199,11 @@ func (*MemoryStore) inProcess() {}
 
 // Complete implements [Store.Complete].
 func (s *MemoryStore) Complete(ctx context.Context, key, token string, rec *Record, ttl time.Duration) error {
-	val, err := encodeCompletion(ctx, rec, ttl)
-	if err != nil {
-		return err
-	}
-	return s.completeEncoded(key, token, val, ttl, 0)
+	return s.completeSlot(ctx, key, token, rec, ttl, 0)
 }
 
-// completeSlot is Complete of a claim that claimSlot stored in slot.
+// completeSlot is Complete of a claim that claimSlot stored in slot (0:
+// not known, look the key up).
 func (s *MemoryStore) completeSlot(ctx context.Context, key, token string, rec *Record, ttl time.Duration, slot slotRef) error {
 	val, err := encodeCompletion(ctx, rec, ttl)
 	if err != nil {
