@@ -4,7 +4,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -30,37 +29,22 @@ func TestTimeoutHandlerInFront(t *testing.T) {
 	mw := middleware.Idempotency(middleware.DefaultIdempotencyConfig(middleware.NewMemoryStore()))
 	srv := httptest.NewServer(http.TimeoutHandler(mw(handler), 20*time.Millisecond, "timeout"))
 	defer srv.Close()
+	key, body := newKey(), `{"zone":"a"}`
 
-	post := func() (int, string) {
-		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(`{"zone":"a"}`))
-		req.Header.Set("Idempotency-Key", "k-timeout")
-		resp, err := srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+	if res := send(t, srv.Client(), http.MethodPost, srv.URL, key, body); res.status != http.StatusServiceUnavailable {
+		t.Fatalf("first request = %d, want TimeoutHandler's 503", res.status)
 	}
-	if code, _ := post(); code != http.StatusServiceUnavailable {
-		t.Fatalf("first request = %d, want TimeoutHandler's 503", code)
-	}
-	if code, _ := post(); code != http.StatusAccepted {
-		t.Fatalf("retry while the handler runs = %d, want 202 (processing)", code)
+	if res := send(t, srv.Client(), http.MethodPost, srv.URL, key, body); res.status != http.StatusAccepted {
+		t.Fatalf("retry while the handler runs = %d, want 202 (processing)", res.status)
 	}
 	close(release)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		code, body := post()
-		if code == http.StatusCreated && body == `{"booking_id":"bk_1"}` {
-			break
+	eventually(t, 5*time.Second, "the stored 201 replayed", func() bool {
+		res := send(t, srv.Client(), http.MethodPost, srv.URL, key, body)
+		if res.status != http.StatusAccepted && (res.status != http.StatusCreated || res.body != `{"booking_id":"bk_1"}`) {
+			t.Fatalf("retry after the handler finished = %d %q, want 202 until the stored 201", res.status, res.body)
 		}
-		if code != http.StatusAccepted || time.Now().After(deadline) {
-			t.Fatalf("retry after the handler finished = %d %q, want the stored 201", code, body)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return res.status == http.StatusCreated
+	})
 	if n := runs.Load(); n != 1 {
 		t.Fatalf("handler ran %d times, want 1", n)
 	}
