@@ -1,7 +1,6 @@
 package middleware
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -179,13 +178,10 @@ func expiresAtBytes(t time.Time) [8]byte {
 	return b
 }
 
-// withExpiresAt returns a copy of the valid encoded record b whose
-// expiresAt is t.
-func withExpiresAt(b []byte, t time.Time) []byte {
-	c := bytes.Clone(b)
+// setExpiresAt sets the expiresAt of the valid encoded record b to t.
+func setExpiresAt(b []byte, t time.Time) {
 	exp := expiresAtBytes(t)
-	copy(c[expiresAtOffset+int(c[2]):], exp[:])
-	return c
+	copy(b[expiresAtOffset+int(b[2]):], exp[:])
 }
 
 // checkRecord reports why rec cannot be encoded, or returns nil.
@@ -209,7 +205,12 @@ func checkRecord(rec *Record) error {
 
 // encodeRecord returns the version 1 encoding of rec in a new slice of
 // exactly the encoded length, sharing no memory with rec.
-func encodeRecord(rec *Record) ([]byte, error) {
+func encodeRecord(rec *Record) ([]byte, error) { return appendRecord(nil, rec) }
+
+// appendRecord appends the version 1 encoding of rec to b: into b's spare
+// capacity when it suffices (a caller's stack buffer), else into a new
+// slice of exactly the needed capacity when b is nil.
+func appendRecord(b []byte, rec *Record) ([]byte, error) {
 	if err := checkRecord(rec); err != nil {
 		return nil, err
 	}
@@ -236,7 +237,11 @@ func encodeRecord(rec *Record) ([]byte, error) {
 	if rec.State == StateTombstone {
 		size += len(rec.BodySHA256) + uvarintLen(uint64(rec.BodySize))
 	}
-	b := make([]byte, 0, size)
+	if b == nil {
+		b = make([]byte, 0, size)
+	} else {
+		b = slices.Grow(b, size)
+	}
 	b = append(b, recordVersion, byte(rec.State), byte(len(rec.Token)))
 	b = append(b, rec.Token...)
 	b = append(b, rec.Fingerprint[:]...)

@@ -252,22 +252,39 @@ func TestRecordOwnerPrefix(t *testing.T) {
 	}
 }
 
-func TestRecordWithExpiresAt(t *testing.T) {
+func TestRecordSetExpiresAt(t *testing.T) {
 	rec := &Record{State: StateProcessing, Token: "tok", Fingerprint: fingerprint("f"), ExpiresAt: time.UnixMilli(1000)}
 	b, _ := encodeRecord(rec)
 	at := time.UnixMilli(1_700_000_000_999)
-	c := withExpiresAt(b, at)
-	got, err := decodeRecord(c)
+	setExpiresAt(b, at)
+	got, err := decodeRecord(b)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := *rec
 	want.ExpiresAt = at
 	if d := sameRecord(got, &want); d != "" {
-		t.Errorf("decodeRecord(withExpiresAt(b, %v)) differs: %s", at, d)
+		t.Errorf("decodeRecord after setExpiresAt(b, %v) differs: %s", at, d)
 	}
-	if orig, _ := decodeRecord(b); !orig.ExpiresAt.Equal(rec.ExpiresAt) {
-		t.Errorf("withExpiresAt modified its input: ExpiresAt = %v, want %v", orig.ExpiresAt, rec.ExpiresAt)
+}
+
+// appendRecord encodes into the caller's buffer when it has room (the
+// memory store's stack buffer), and appends after what b holds.
+func TestAppendRecord(t *testing.T) {
+	rec := &Record{State: StateCompleted, Fingerprint: fingerprint("f"), Status: 201,
+		Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"id":1}`)}
+	want, _ := encodeRecord(rec)
+	var buf [256]byte
+	got, err := appendRecord(buf[:0], rec)
+	if err != nil || !bytes.Equal(got, want) || &got[0] != &buf[0] {
+		t.Fatalf("appendRecord(buf[:0]) = %x, %v (in buf: %v), want %x in buf", got, err, len(got) > 0 && &got[0] == &buf[0], want)
+	}
+	got, _ = appendRecord([]byte("prefix"), rec)
+	if !bytes.Equal(got, append([]byte("prefix"), want...)) {
+		t.Fatalf("appendRecord(prefix) = %q, want the prefix then the record", got)
+	}
+	if _, err := appendRecord(buf[:0], &Record{State: 9}); err == nil {
+		t.Fatal("appendRecord of an invalid record: nil error")
 	}
 }
 

@@ -21,8 +21,8 @@ const (
 const (
 	memoryShards = 64
 	// memoryEntryOverhead approximates what one record costs besides its
-	// key and encoded bytes: its slot and map slot, and the allocation
-	// headers of the key and record.
+	// key and encoded bytes: its slot, its map slot and its arena header,
+	// rounded up.
 	memoryEntryOverhead = 128
 	// sweepPerWrite is how many expired records a write removes from its
 	// shard; more than one per write keeps up with any insert rate.
@@ -52,6 +52,8 @@ func WithMaxEntries(n int) MemoryOption {
 
 // WithMaxBytes limits the bytes the store holds, counting keys, encoded
 // records and an estimate of the per-record bookkeeping (about 128 bytes).
+// The chunks that hold the records may take up to about twice that while
+// records die out of the order they were written in, before compaction.
 // The default is [DefaultMemoryMaxBytes]. It panics if n is not positive.
 func WithMaxBytes(n int64) MemoryOption {
 	if n <= 0 {
@@ -115,6 +117,7 @@ type memoryShard struct {
 	mu       sync.Mutex
 	m        map[uint32]slotRef // by bucketOf the key's hash; keys sharing one are chained by same
 	slots    slab               // the records (store_memory_slab.go)
+	arena    arena              // their keys and encoded records (store_memory_arena.go)
 	queues   []expiryQueue      // expiry order (store_memory_expiry.go)
 	earliest int64              // no entry expires before this: a sweep before it has nothing to do
 	_        [64]byte           // keep shard locks on separate cache lines
@@ -160,14 +163,17 @@ func (s *MemoryStore) claimSlot(ctx context.Context, key string, rec *Record, tt
 	if err := checkRecord(rec); err != nil {
 		return nil, 0, err
 	}
-	var val []byte // encoded only when the key is free: a replay costs no encoding
+	var (
+		buf [encodeBuffer]byte
+		val []byte // encoded only when the key is free: a replay costs no encoding
+	)
 	sh, h := s.locate(key)
 	for attempt := range 2 {
 		_, now := s.clock()
 		sh.mu.Lock()
 		if e := sh.lookup(h, key); e != nil {
 			if e.exp > now {
-				existing := e.val
+				existing := string(sh.valOf(e)) // a copy: the arena is reused once unlocked
 				sh.mu.Unlock()
 				r, err := decodeStored(existing)
 				return r, 0, err
@@ -175,17 +181,22 @@ func (s *MemoryStore) claimSlot(ctx context.Context, key string, rec *Record, tt
 			s.remove(sh, e)
 		}
 		if val == nil {
-			val, _ = encodeRecord(rec) // checked above
+			val, _ = appendRecord(buf[:0], rec) // checked above
+		}
+		if len(key)+len(val) > arenaMaxRecord {
+			sh.mu.Unlock()
+			return nil, 0, ErrStoreFull
 		}
 		s.sweep(sh, now, sweepPerWrite)
-		if s.reserve(1, entrySize(key, val)) {
+		size := entrySize(len(key) + len(val))
+		if s.reserve(1, size) {
 			if e := sh.insert(key, h, val, deadline(now, ttl), ttl); e != nil {
 				slot := e.self // before unlocking: the slot may be freed and reused at once
 				sh.mu.Unlock()
 				return nil, slot, nil
 			}
 			s.entries.Add(-1) // the shard has maxSlots records: full
-			s.bytes.Add(-entrySize(key, val))
+			s.bytes.Add(-size)
 		}
 		sh.mu.Unlock()
 		if attempt == 0 {
@@ -205,7 +216,8 @@ func (s *MemoryStore) Complete(ctx context.Context, key, token string, rec *Reco
 // completeSlot is Complete of a claim that claimSlot stored in slot (0:
 // not known, look the key up).
 func (s *MemoryStore) completeSlot(ctx context.Context, key, token string, rec *Record, ttl time.Duration, slot slotRef) error {
-	val, err := encodeCompletion(ctx, rec, ttl)
+	var buf [encodeBuffer]byte
+	val, err := encodeCompletion(ctx, rec, ttl, buf[:0])
 	if err != nil {
 		return err
 	}
@@ -221,18 +233,26 @@ func checkWrite(ctx context.Context, ttl time.Duration) error {
 	return checkTTL(ttl)
 }
 
-// encodeCompletion checks a completion (see checkWrite) and encodes its
-// record, before any lock is taken.
-func encodeCompletion(ctx context.Context, rec *Record, ttl time.Duration) ([]byte, error) {
+// encodeBuffer is the size of the stack buffer a MemoryStore write
+// encodes a record into before copying it into the arena; larger records
+// are encoded on the heap.
+const encodeBuffer = 1024
+
+// encodeCompletion checks a completion (see checkWrite) and appends its
+// encoded record to buf, before any lock is taken.
+func encodeCompletion(ctx context.Context, rec *Record, ttl time.Duration, buf []byte) ([]byte, error) {
 	if err := checkWrite(ctx, ttl); err != nil {
 		return nil, err
 	}
-	return encodeRecord(rec)
+	return appendRecord(buf, rec)
 }
 
 // completeEncoded is Complete of the encoded record val; slot, when not
 // zero, is where claimSlot stored the claim.
 func (s *MemoryStore) completeEncoded(key, token string, val []byte, ttl time.Duration, slot slotRef) error {
+	if len(key)+len(val) > arenaMaxRecord {
+		return ErrStoreFull
+	}
 	sh, h := s.locate(key)
 	for attempt := range 2 {
 		_, now := s.clock()
@@ -242,8 +262,9 @@ func (s *MemoryStore) completeEncoded(key, token string, val []byte, ttl time.Du
 			sh.mu.Unlock()
 			return ErrLeaseLost
 		}
-		if s.reserve(0, int64(len(val)-len(e.val))) {
-			e.val = val
+		if s.reserve(0, int64(len(val))-int64(e.vlen)) {
+			sh.free(e)
+			sh.put(logOf(val), e, key, val)
 			e.exp = deadline(now, ttl)
 			sh.requeue(e, ttl)
 			s.sweep(sh, now, sweepPerWrite)
@@ -292,7 +313,7 @@ func (s *MemoryStore) Extend(ctx context.Context, key, token string, ttl time.Du
 	if e == nil {
 		return ErrLeaseLost
 	}
-	e.val = withExpiresAt(e.val, t.Add(ttl))
+	setExpiresAt(sh.valOf(e), t.Add(ttl)) // in place: readers copy under the lock
 	e.exp = deadline(now, ttl)
 	sh.requeue(e, ttl)
 	return nil
@@ -339,7 +360,7 @@ func (s *MemoryStore) owned(sh *memoryShard, h uint64, key, token string, now in
 // another key) or never did sends it to the map.
 func (s *MemoryStore) ownedIn(sh *memoryShard, slot slotRef, h uint64, key, token string, now int64) *memorySlot {
 	e := sh.slots.lookup(slot)
-	if e == nil || e.key != key {
+	if e == nil || e.self == 0 || string(sh.keyOf(e)) != key {
 		e = sh.lookup(h, key)
 	}
 	if e == nil {
@@ -349,7 +370,7 @@ func (s *MemoryStore) ownedIn(sh *memoryShard, slot slotRef, h uint64, key, toke
 		s.remove(sh, e)
 		return nil
 	}
-	if !isOwner(e.val, token) {
+	if !isOwner(sh.valOf(e), token) {
 		return nil
 	}
 	return e
@@ -358,7 +379,7 @@ func (s *MemoryStore) ownedIn(sh *memoryShard, slot slotRef, h uint64, key, toke
 // lookup returns the entry of key, whose hash is h, or nil.
 func (sh *memoryShard) lookup(h uint64, key string) *memorySlot {
 	e := sh.slots.at(sh.m[bucketOf(h)])
-	for e != nil && e.key != key {
+	for e != nil && string(sh.keyOf(e)) != key {
 		e = sh.slots.at(e.same)
 	}
 	return e
@@ -373,14 +394,16 @@ func (sh *memoryShard) insert(key string, h uint64, val []byte, exp int64, ttl t
 	if e == nil {
 		return nil
 	}
-	e.key, e.bucket, e.val, e.exp = key, bucketOf(h), val, exp
+	sh.put(logOf(val), e, key, val)
+	e.bucket, e.exp = bucketOf(h), exp
 	e.same = sh.m[e.bucket]
 	sh.m[e.bucket] = e.self
 	sh.enqueue(e, ttl)
 	return e
 }
 
-// delete removes e from the map and the expiry order and frees its slot.
+// delete removes e from the map and the expiry order and frees its record
+// and slot.
 func (sh *memoryShard) delete(e *memorySlot) {
 	switch head := sh.m[e.bucket]; {
 	case head == e.self && e.same == 0:
@@ -395,6 +418,7 @@ func (sh *memoryShard) delete(e *memorySlot) {
 		p.same = e.same
 	}
 	sh.dequeue(e)
+	sh.free(e)
 	sh.slots.release(e)
 }
 
@@ -421,7 +445,7 @@ func (s *MemoryStore) reserve(n, delta int64) bool {
 // remove deletes e from its locked shard and from the accounting.
 func (s *MemoryStore) remove(sh *memoryShard, e *memorySlot) {
 	s.entries.Add(-1)
-	s.bytes.Add(-entrySize(e.key, e.val))
+	s.bytes.Add(-entrySize(int(e.klen) + int(e.vlen)))
 	sh.delete(e)
 }
 
@@ -462,8 +486,10 @@ func (s *MemoryStore) sweepAll() {
 	}
 }
 
-func entrySize(key string, val []byte) int64 {
-	return int64(len(key) + len(val) + memoryEntryOverhead)
+// entrySize is what the store accounts for a record whose key and encoded
+// record are n bytes.
+func entrySize(n int) int64 {
+	return int64(n + memoryEntryOverhead)
 }
 
 // deadline returns now+ttl, saturating instead of overflowing.
@@ -474,8 +500,8 @@ func deadline(now int64, ttl time.Duration) int64 {
 	return now + int64(ttl)
 }
 
-func decodeStored(val []byte) (*Record, error) {
-	rec, err := decodeRecord(val)
+func decodeStored(val string) (*Record, error) {
+	rec, err := decodeRecordString(val)
 	if err != nil {
 		return nil, fmt.Errorf("idempotency: memory store: %w", err)
 	}

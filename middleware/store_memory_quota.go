@@ -82,7 +82,7 @@ func (s *MemoryStore) ClaimQuota(ctx context.Context, scope, key string, rec *Re
 	defer qs.mu.Unlock()
 	_, now := s.clock()
 	defer qs.sweep(now, sweepPerWrite)
-	if val := s.peek(key, now); val != nil {
+	if val, ok := s.peek(key, now); ok {
 		return decodeStored(val) // replays and duplicates are never refused
 	}
 	u := qs.scopes[scope]
@@ -107,7 +107,8 @@ func (s *MemoryStore) ClaimQuota(ctx context.Context, scope, key string, rec *Re
 
 // CompleteQuota implements [QuotaStore.CompleteQuota].
 func (s *MemoryStore) CompleteQuota(ctx context.Context, scope, key, token string, rec *Record, ttl time.Duration, q Quota) error {
-	val, err := encodeCompletion(ctx, rec, ttl)
+	var buf [encodeBuffer]byte
+	val, err := encodeCompletion(ctx, rec, ttl, buf[:0])
 	if err != nil {
 		return err
 	}
@@ -168,16 +169,15 @@ func (s *MemoryStore) ExtendQuota(ctx context.Context, scope, key, token string,
 	return nil
 }
 
-// peek returns the encoded live record of key, or nil. Stored values are
-// never modified, so the slice may be read after the shard is unlocked.
-func (s *MemoryStore) peek(key string, now int64) []byte {
+// peek returns a copy of the encoded live record of key, if there is one.
+func (s *MemoryStore) peek(key string, now int64) (string, bool) {
 	sh, h := s.locate(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if e := sh.lookup(h, key); e != nil && e.exp > now {
-		return e.val
+		return string(sh.valOf(e)), true
 	}
-	return nil
+	return "", false
 }
 
 func (mq *memoryQuota) shard(seed maphash.Seed, scope string) *quotaShard {

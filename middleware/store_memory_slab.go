@@ -11,16 +11,18 @@ const maxSlots = 1<<31 - 1
 type slotRef uint32
 
 // memorySlot is one record of a MemoryStore shard. Slots live in the
-// shard's slab and refer to each other by slotRef, not by pointer, and
-// the shard's map holds slotRefs: the garbage collector then scans each
-// record as two pointers (key and val) in the slab's chunks, instead of
-// marking an object per record, scanning its five pointers and every map
-// slot. A large store is live heap that every collection walks, and it
-// grows with the request rate.
+// shard's slab and refer to each other by slotRef, not by pointer, the
+// shard's map holds slotRefs, and the record's bytes live in the shard's
+// arena (store_memory_arena.go): a slot holds no pointer, so the garbage
+// collector neither marks nor scans anything per record. A large store is
+// live heap that every collection would otherwise walk, and it grows with
+// the request rate.
 type memorySlot struct {
-	key    string
-	val    []byte // encoded record; never modified once stored
 	exp    int64  // nanoseconds since MemoryStore.base
+	chunk  uint32 // the record's arena chunk and offset
+	off    uint32
+	klen   uint32 // the record: klen bytes of key, then vlen bytes of encoded record
+	vlen   uint32
 	bucket uint32 // the shard's map key (bucketOf the key's hash)
 	self   slotRef
 	same   slotRef // the next slot in the same bucket
@@ -78,7 +80,7 @@ func (s *slab) alloc() *memorySlot {
 	return e
 }
 
-// release frees e, dropping its key and record for the collector.
+// release frees e; its record must be freed first.
 func (s *slab) release(e *memorySlot) {
 	r := e.self
 	*e = memorySlot{next: s.free}
