@@ -107,7 +107,7 @@ func (m *idempotency) finalRecord(dst *Record, state RecordState, rec *recorder.
 		Fence:       c.Fence,
 		Status:      rec.Status(),
 		Header:      m.headerFilter.filter(rec.SnapshotView(), outer),
-		ExpiresAt:   time.Now().Add(m.completedTTL),
+		ExpiresAt:   c.at.Add(time.Since(c.at) + m.completedTTL), // now: time.Since reads only the monotonic clock
 	}
 	return dst
 }

@@ -94,6 +94,7 @@ func WithClock(now func() time.Time) MemoryOption {
 // spread over 64 independently locked shards.
 type MemoryStore struct {
 	now        func() time.Time
+	mono       bool // now is time.Now: offsets need only its monotonic clock
 	base       time.Time
 	maxEntries int64
 	maxBytes   int64
@@ -118,9 +119,10 @@ type memoryShard struct {
 	m        map[uint32]slotRef // by bucketOf the key's hash; keys sharing one are chained by same
 	slots    slab               // the records (store_memory_slab.go)
 	arena    arena              // their keys and encoded records (store_memory_arena.go)
-	queues   []expiryQueue      // expiry order (store_memory_expiry.go)
-	earliest int64              // no entry expires before this: a sweep before it has nothing to do
-	_        [64]byte           // keep shard locks on separate cache lines
+	queues   []expiryQueue      // expiry order (store_memory_expiry.go), in queueMem
+	queueMem [maxExpiryQueues]expiryQueue
+	earliest int64    // no entry expires before this: a sweep before it has nothing to do
+	_        [64]byte // keep shard locks on separate cache lines
 }
 
 var (
@@ -130,19 +132,25 @@ var (
 
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
-	o := memoryOptions{maxEntries: DefaultMemoryMaxEntries, maxBytes: DefaultMemoryMaxBytes, now: time.Now}
+	o := memoryOptions{maxEntries: DefaultMemoryMaxEntries, maxBytes: DefaultMemoryMaxBytes}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	s := &MemoryStore{
 		now:        o.now,
+		mono:       o.now == nil,
 		maxEntries: o.maxEntries,
 		maxBytes:   o.maxBytes,
 		seed:       maphash.MakeSeed(),
 	}
+	if s.mono {
+		s.now = time.Now
+	}
 	s.base = s.now()
 	for i := range s.shards {
-		s.shards[i].m = make(map[uint32]slotRef)
+		sh := &s.shards[i]
+		sh.m = make(map[uint32]slotRef)
+		sh.queues = sh.queueMem[:0] // beside the lock, not a cache miss away
 	}
 	return s
 }
@@ -169,7 +177,7 @@ func (s *MemoryStore) claimSlot(ctx context.Context, key string, rec *Record, tt
 	)
 	sh, h := s.locate(key)
 	for attempt := range 2 {
-		_, now := s.clock()
+		now := s.offset()
 		sh.mu.Lock()
 		if e := sh.lookup(h, key); e != nil {
 			if e.exp > now {
@@ -255,7 +263,7 @@ func (s *MemoryStore) completeEncoded(key, token string, val []byte, ttl time.Du
 	}
 	sh, h := s.locate(key)
 	for attempt := range 2 {
-		_, now := s.clock()
+		now := s.offset()
 		sh.mu.Lock()
 		e := s.ownedIn(sh, slot, h, key, token, now)
 		if e == nil {
@@ -285,7 +293,7 @@ func (s *MemoryStore) Release(ctx context.Context, key, token string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	_, now := s.clock()
+	now := s.offset()
 	sh, h := s.locate(key)
 	sh.mu.Lock()
 	e := s.owned(sh, h, key, token, now)
@@ -329,6 +337,16 @@ func (s *MemoryStore) Bytes() int64 { return s.bytes.Load() }
 
 // Ping implements [Pinger]; a MemoryStore is always reachable.
 func (s *MemoryStore) Ping(context.Context) error { return nil }
+
+// offset returns the store's monotonic offset in nanoseconds, as clock
+// does. With the default clock it reads the monotonic clock alone
+// (time.Since of a time.Now reading does), not the wall clock as well.
+func (s *MemoryStore) offset() int64 {
+	if s.mono {
+		return int64(time.Since(s.base))
+	}
+	return int64(s.now().Sub(s.base))
+}
 
 // clock returns the time and the store's monotonic offset in nanoseconds.
 func (s *MemoryStore) clock() (time.Time, int64) {
@@ -475,7 +493,7 @@ func (s *MemoryStore) sweep(sh *memoryShard, now int64, budget int) bool {
 // sweepAll removes every expired entry, locking one shard at a time for
 // at most sweepBatch removals.
 func (s *MemoryStore) sweepAll() {
-	_, now := s.clock()
+	now := s.offset()
 	for i := range s.shards {
 		sh := &s.shards[i]
 		for more := true; more; {

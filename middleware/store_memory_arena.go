@@ -63,10 +63,14 @@ type arenaChunk struct {
 // arena is the record memory of one shard (the shard's lock guards it).
 type arena struct {
 	chunks []arenaChunk
-	spare  []uint32       // indices of released chunks, reused first
+	free   []uint32       // indices of released chunks, reused first
 	cur    [arenaLogs]int // each log's current chunk index plus one (0: none)
-	held   int64          // bytes of chunk memory allocated (capacity)
-	moves  int            // compactions so far, for tests
+	held   int64          // bytes of chunk memory allocated (capacity), spare included
+	// spare is the buffer of the last full-size chunk released, reused by
+	// the next chunk: the processing log, whose chunks die whole within
+	// moments, then allocates nothing.
+	spare []byte
+	moves int // compactions so far, for tests
 }
 
 // put copies key and val into log l as one record owned by e, and points
@@ -112,11 +116,16 @@ func (sh *memoryShard) alloc(l int, e *memorySlot, n int) []byte {
 
 // newChunk returns the index of an empty chunk of capacity size.
 func (a *arena) newChunk(size int) int {
-	buf := make([]byte, 0, size)
-	a.held += int64(cap(buf))
-	if n := len(a.spare); n > 0 {
-		c := int(a.spare[n-1])
-		a.spare = a.spare[:n-1]
+	var buf []byte
+	if size == arenaChunkSize && a.spare != nil {
+		buf, a.spare = a.spare, nil // its old bytes are never read: only what is written is
+	} else {
+		buf = make([]byte, 0, size)
+		a.held += int64(cap(buf))
+	}
+	if n := len(a.free); n > 0 {
+		c := int(a.free[n-1])
+		a.free = a.free[:n-1]
 		a.chunks[c] = arenaChunk{buf: buf}
 		return c
 	}
@@ -131,9 +140,13 @@ func (a *arena) releaseIfDead(c int) bool {
 	if ch.dead < len(ch.buf) {
 		return false
 	}
-	a.held -= int64(cap(ch.buf))
+	if cap(ch.buf) == arenaChunkSize && a.spare == nil {
+		a.spare = ch.buf[:0]
+	} else {
+		a.held -= int64(cap(ch.buf))
+	}
 	*ch = arenaChunk{}
-	a.spare = append(a.spare, uint32(c))
+	a.free = append(a.free, uint32(c))
 	return true
 }
 

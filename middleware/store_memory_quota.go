@@ -80,7 +80,7 @@ func (s *MemoryStore) ClaimQuota(ctx context.Context, scope, key string, rec *Re
 		return nil, err
 	}
 	defer qs.mu.Unlock()
-	_, now := s.clock()
+	now := s.offset()
 	defer qs.sweep(now, sweepPerWrite)
 	if val, ok := s.peek(key, now); ok {
 		return decodeStored(val) // replays and duplicates are never refused
@@ -120,7 +120,7 @@ func (s *MemoryStore) CompleteQuota(ctx context.Context, scope, key, token strin
 	if err := s.completeEncoded(key, token, val, ttl, 0); err != nil {
 		return err
 	}
-	_, now := s.clock()
+	now := s.offset()
 	u := qs.scopes[scope]
 	if u != nil {
 		u.inFlight.remove(member)
@@ -162,7 +162,7 @@ func (s *MemoryStore) ExtendQuota(ctx context.Context, scope, key, token string,
 	if err := s.Extend(ctx, key, token, ttl); err != nil {
 		return err
 	}
-	_, now := s.clock()
+	now := s.offset()
 	if u := qs.scopes[scope]; u != nil && u.inFlight.m[member] != nil {
 		qs.track(u, &u.inFlight, member, deadline(now, ttl), 0)
 	}
