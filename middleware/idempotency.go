@@ -167,7 +167,8 @@ func (h *idempotencyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if m.scope != nil {
 		scope = m.scope(r)
 	}
-	skey := m.storageKey(scope, key)
+	var kbuf [160]byte
+	kb := m.appendStorageKey(kbuf[:0], scope, key) // a string only when needed
 	p, err := readPrint(r.Method, r.URL.Path, r.URL.RawQuery, scope, r.Body, m.maxBody)
 	if err != nil {
 		m.bodyError(w, r, err)
@@ -176,13 +177,13 @@ func (h *idempotencyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer p.release()
 	fp := p.sum()
 	if m.cache != nil {
-		if rec, fields := m.cache.get(skey); rec != nil {
-			m.answerExisting(w, r, skey, fp, rec, fields)
+		if rec, fields := m.cache.get(kb); rec != nil {
+			m.answerExisting(w, r, string(kb), fp, rec, fields)
 			return
 		}
 	}
+	skey, token := keyAndToken(kb)
 
-	token := newToken()
 	start := time.Now()
 	claim := m.newClaim(&p.rec, token, fp, start) // stores copy what they keep
 	ctx := m.detached(r)
@@ -261,6 +262,20 @@ type claimed struct {
 
 	renewal lease        // the claim's renewal (lease.go)
 	ctx     leaseContext // the handler's context: carries the Lease
+	req     http.Request // the handler's request (see request)
+}
+
+// request returns the request the handler gets: r with c's context and
+// the body p holds. It is made in c, saving an allocation: r.WithContext
+// is inlined here, so the copy it returns does not escape and lives on
+// the stack until it is copied into c.
+func (c *claimed) request(r *http.Request, p *requestPrint) *http.Request {
+	c.req = *r.WithContext(&c.ctx)
+	if r.Body != nil && r.Body != http.NoBody {
+		p.reader.Reset(p.body())
+		c.req.Body = &p.reader
+	}
+	return &c.req
 }
 
 // applies reports whether the request's method and path are covered.
@@ -356,8 +371,17 @@ func (*bodyReader) Close() error { return nil }
 // system), which costs no system call, rather than from crypto/rand, which
 // measured 0.3 µs per request under load here.
 func newToken() string {
-	var b [16]byte
-	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
-	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
-	return hex.EncodeToString(b[:])
+	var b [2 * tokenBytes]byte
+	return string(appendToken(b[:0]))
+}
+
+// tokenBytes is the size of an owner token before hex encoding.
+const tokenBytes = 16
+
+// appendToken appends a new owner token (see newToken) to b.
+func appendToken(b []byte) []byte {
+	var t [tokenBytes]byte
+	binary.LittleEndian.PutUint64(t[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(t[8:], rand.Uint64())
+	return hex.AppendEncode(b, t[:])
 }

@@ -82,21 +82,20 @@ func unquoteSFString(v string) (string, error) {
 	return string(out), nil
 }
 
-// storageKey returns prefix + base64url(first 128 bits of SHA-256(scope,
-// key)) with both fields length-prefixed, so clients never name raw keys in
+// appendStorageKey appends the stored key of (scope, key) to dst: prefix +
+// base64url(first 128 bits of SHA-256(scope, key)) with both fields
+// length-prefixed, so clients never name raw keys in
 // the store's keyspace and one scope can never address another scope's
 // record. 128 bits keep a stored key at 28 bytes with the default prefix;
 // reaching another scope's record would take a second preimage (2^128 work),
 // and a collision among one's own keys (2^64 work) harms only oneself.
-func storageKey(prefix, scope, key string) string {
+func appendStorageKey(dst []byte, prefix, scope, key string) []byte {
 	var stack [256]byte // the hash input: on the stack for usual lengths
 	in := binary.BigEndian.AppendUint64(stack[:0], uint64(len(scope)))
 	in = append(in, scope...)
 	in = binary.BigEndian.AppendUint64(in, uint64(len(key)))
 	in = append(in, key...)
 	sum := sha256.Sum256(in)
-	var out [128]byte
-	buf := append(out[:0], prefix...)
-	buf = base64.RawURLEncoding.AppendEncode(buf, sum[:16])
-	return string(buf)
+	dst = append(dst, prefix...)
+	return base64.RawURLEncoding.AppendEncode(dst, sum[:16])
 }

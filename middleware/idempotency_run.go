@@ -41,7 +41,7 @@ func (h *idempotencyHandler) run(w http.ResponseWriter, r *http.Request, c *clai
 			m.release(r, c, "handler panicked", 0, m.since(start))
 		}
 	}()
-	h.next.ServeHTTP(rec, withBody(r, &c.ctx, p.body(), &p.reader))
+	h.next.ServeHTTP(rec, c.request(r, p))
 	panicked = false
 
 	status := rec.Status()

@@ -150,14 +150,24 @@ func quotaMember(scope, key string) (string, error) {
 	return key[len(scope):], nil
 }
 
-// storageKey returns the stored key of (scope, key): [storageKey] without
-// quotas; with quotas, the same hash after the scope's accounting name, so
-// that a scope's records share its hash slot.
-func (m *idempotency) storageKey(scope, key string) string {
-	if !m.quota.enabled() {
-		return storageKey(m.prefix, scope, key)
+// appendStorageKey appends the stored key of (scope, key) to dst:
+// [appendStorageKey]'s without quotas; with quotas, the same hash after the
+// scope's accounting name, so that a scope's records share its hash slot.
+func (m *idempotency) appendStorageKey(dst []byte, scope, key string) []byte {
+	prefix := m.prefix
+	if m.quota.enabled() {
+		prefix = scopeKey(m.prefix, scope)
 	}
-	return storageKey(scopeKey(m.prefix, scope), scope, key)
+	return appendStorageKey(dst, prefix, scope, key)
+}
+
+// keyAndToken returns the stored key kb (from appendStorageKey) as a
+// string and a new owner token, made in one allocation: a request that
+// claims needs both.
+func keyAndToken(kb []byte) (skey, token string) {
+	n := len(kb)
+	s := string(appendToken(kb))
+	return s[:n], s[n:]
 }
 
 // withQuota returns the store the middleware calls: store itself without

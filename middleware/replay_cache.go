@@ -68,11 +68,12 @@ func (c *ReplayCache) shard(key string) *replayShard {
 }
 
 // get returns the cached completed record of key and its header as a list,
-// or nil. Both are shared: callers must not modify them.
-func (c *ReplayCache) get(key string) (*Record, []headerField) {
-	s := c.shard(key)
+// or nil. Both are shared: callers must not modify them. The key is bytes
+// (the caller's stack buffer): a hit makes no key string.
+func (c *ReplayCache) get(key []byte) (*Record, []headerField) {
+	s := &c.shards[maphash.Bytes(c.seed, key)%replayShards]
 	s.mu.RLock()
-	el, ok := s.entries[key]
+	el, ok := s.entries[string(key)]
 	if !ok {
 		s.mu.RUnlock()
 		return nil, nil
@@ -81,7 +82,7 @@ func (c *ReplayCache) get(key string) (*Record, []headerField) {
 	s.mu.RUnlock()
 	if !c.now().Before(e.rec.ExpiresAt) {
 		s.mu.Lock()
-		if cur, ok := s.entries[key]; ok && cur == el {
+		if cur, ok := s.entries[string(key)]; ok && cur == el {
 			s.removeLocked(el)
 		}
 		s.mu.Unlock()

@@ -20,7 +20,7 @@ func TestReplayCacheSecondChance(t *testing.T) {
 		}
 	}
 	rec := &Record{State: StateCompleted, Status: 200, ExpiresAt: time.Now().Add(time.Hour)}
-	cached := func(k string) bool { r, _ := c.get(k); return r != nil }
+	cached := func(k string) bool { r, _ := c.get([]byte(k)); return r != nil }
 	c.put(keys[0], rec)
 	c.put(keys[1], rec)
 	if !cached(keys[0]) {
@@ -47,7 +47,7 @@ func TestReplayCacheFields(t *testing.T) {
 	h := http.Header{"Content-Type": {"application/json"}, "Link": make([]string, 2, 8)}
 	h["Link"][0], h["Link"][1] = "<a>", "<b>"
 	c.put("k", &Record{State: StateCompleted, Status: 201, Header: h, ExpiresAt: time.Now().Add(time.Hour)})
-	rec, fields := c.get("k")
+	rec, fields := c.get([]byte("k"))
 	if rec == nil || len(fields) != len(h) {
 		t.Fatalf("get = %v, %d fields; want the record and %d fields", rec, len(fields), len(h))
 	}
