@@ -116,10 +116,10 @@ type MemoryStore struct {
 
 type memoryShard struct {
 	mu       sync.Mutex
-	index    slotIndex     // key to slot (store_memory_index.go)
-	slots    slab          // the records (store_memory_slab.go)
-	arena    arena         // their keys and encoded records (store_memory_arena.go)
-	queues   []expiryQueue // expiry order (store_memory_expiry.go), in queueMem
+	m        map[uint32]slotRef // by bucketOf the key's hash; keys sharing one are chained by same
+	slots    slab               // the records (store_memory_slab.go)
+	arena    arena              // their keys and encoded records (store_memory_arena.go)
+	queues   []expiryQueue      // expiry order (store_memory_expiry.go), in queueMem
 	queueMem [maxExpiryQueues]expiryQueue
 	earliest int64    // no entry expires before this: a sweep before it has nothing to do
 	_        [64]byte // keep shard locks on separate cache lines
@@ -149,6 +149,7 @@ func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
 	s.base = s.now()
 	for i := range s.shards {
 		sh := &s.shards[i]
+		sh.m = make(map[uint32]slotRef)
 		sh.queues = sh.queueMem[:0] // beside the lock, not a cache miss away
 	}
 	return s
@@ -353,12 +354,11 @@ func (s *MemoryStore) clock() (time.Time, int64) {
 	return t, int64(t.Sub(s.base))
 }
 
-// bucketOf returns the part of a key's hash h that the shard's index
-// keeps: its high 32 bits (the low bits pick the shard). Keys that share
-// it are told apart by comparing keys; 32 bits make that rare in any shard
-// a process can hold, and keep an index entry (bucket and slot) at 8
-// bytes, so a probe touches fewer cache lines: in a large store every
-// probe is a cache miss.
+// bucketOf returns the shard's map key for a key whose hash is h: its high
+// 32 bits (the low bits pick the shard). Keys that share it are chained by
+// same; 32 bits keep chains short in any shard a process can hold, and
+// halve the map's slots against the whole hash, so a lookup touches fewer
+// cache lines: in a large store every probe is a cache miss.
 func bucketOf(h uint64) uint32 { return uint32(h >> 32) }
 
 // locate returns key's shard and hash, computed once per call.
@@ -394,8 +394,17 @@ func (s *MemoryStore) ownedIn(sh *memoryShard, slot slotRef, h uint64, key, toke
 	return e
 }
 
+// lookup returns the entry of key, whose hash is h, or nil.
+func (sh *memoryShard) lookup(h uint64, key string) *memorySlot {
+	e := sh.slots.at(sh.m[bucketOf(h)])
+	for e != nil && string(sh.keyOf(e)) != key {
+		e = sh.slots.at(e.same)
+	}
+	return e
+}
+
 // insert adds the record val of key, whose hash is h, expiring at exp
-// (set from ttl), to the index and the expiry order, and returns its slot;
+// (set from ttl), to the map and the expiry order, and returns its slot;
 // the shard has no entry of key. It returns nil, changing nothing, when
 // the shard has no slot left.
 func (sh *memoryShard) insert(key string, h uint64, val []byte, exp int64, ttl time.Duration) *memorySlot {
@@ -405,15 +414,27 @@ func (sh *memoryShard) insert(key string, h uint64, val []byte, exp int64, ttl t
 	}
 	sh.put(logOf(val), e, key, val)
 	e.bucket, e.exp = bucketOf(h), exp
-	sh.index.add(e)
+	e.same = sh.m[e.bucket]
+	sh.m[e.bucket] = e.self
 	sh.enqueue(e, ttl)
 	return e
 }
 
-// delete removes e from the index and the expiry order and frees its
-// record and slot.
+// delete removes e from the map and the expiry order and frees its record
+// and slot.
 func (sh *memoryShard) delete(e *memorySlot) {
-	sh.index.remove(e)
+	switch head := sh.m[e.bucket]; {
+	case head == e.self && e.same == 0:
+		delete(sh.m, e.bucket)
+	case head == e.self:
+		sh.m[e.bucket] = e.same
+	default:
+		p := sh.slots.at(head)
+		for p.same != e.self {
+			p = sh.slots.at(p.same)
+		}
+		p.same = e.same
+	}
 	sh.dequeue(e)
 	sh.free(e)
 	sh.slots.release(e)

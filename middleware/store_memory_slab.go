@@ -12,7 +12,7 @@ type slotRef uint32
 
 // memorySlot is one record of a MemoryStore shard. Slots live in the
 // shard's slab and refer to each other by slotRef, not by pointer, the
-// shard's index holds slotRefs, and the record's bytes live in the shard's
+// shard's map holds slotRefs, and the record's bytes live in the shard's
 // arena (store_memory_arena.go): a slot holds no pointer, so the garbage
 // collector neither marks nor scans anything per record. A large store is
 // live heap that every collection would otherwise walk, and it grows with
@@ -23,8 +23,9 @@ type memorySlot struct {
 	off    uint32
 	klen   uint32 // the record: klen bytes of key, then vlen bytes of encoded record
 	vlen   uint32
-	bucket uint32 // bucketOf the key's hash, as in the shard's index
+	bucket uint32 // the shard's map key (bucketOf the key's hash)
 	self   slotRef
+	same   slotRef // the next slot in the same bucket
 	prev   slotRef // neighbours in the expiry queue (store_memory_expiry.go)
 	next   slotRef // the same, or the next free slot while free
 	q      int32   // index of the shard's expiry queue holding the slot
