@@ -385,3 +385,12 @@ func appendToken(b []byte) []byte {
 	binary.LittleEndian.PutUint64(t[8:], rand.Uint64())
 	return hex.AppendEncode(b, t[:])
 }
+
+// keyAndToken returns the stored key kb (from appendStorageKey) as a
+// string and a new owner token, made in one allocation: a request that
+// claims needs both.
+func keyAndToken(kb []byte) (skey, token string) {
+	n := len(kb)
+	s := string(appendToken(kb))
+	return s[:n], s[n:]
+}

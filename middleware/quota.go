@@ -161,15 +161,6 @@ func (m *idempotency) appendStorageKey(dst []byte, scope, key string) []byte {
 	return appendStorageKey(dst, prefix, scope, key)
 }
 
-// keyAndToken returns the stored key kb (from appendStorageKey) as a
-// string and a new owner token, made in one allocation: a request that
-// claims needs both.
-func keyAndToken(kb []byte) (skey, token string) {
-	n := len(kb)
-	s := string(appendToken(kb))
-	return s[:n], s[n:]
-}
-
 // withQuota returns the store the middleware calls: store itself without
 // quotas, else store bound to the quota. It panics on a quota the store
 // cannot enforce.
