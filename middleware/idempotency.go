@@ -271,10 +271,7 @@ type claimed struct {
 // the stack until it is copied into c.
 func (c *claimed) request(r *http.Request, p *requestPrint) *http.Request {
 	c.req = *r.WithContext(&c.ctx)
-	if r.Body != nil && r.Body != http.NoBody {
-		p.reader.Reset(p.body())
-		c.req.Body = &p.reader
-	}
+	replaceBody(&c.req, p.body(), &p.reader)
 	return &c.req
 }
 
@@ -349,14 +346,21 @@ func (m *idempotency) since(t time.Time) time.Duration {
 // through br (a new reader when br is nil).
 func withBody(r *http.Request, ctx context.Context, b []byte, br *bodyReader) *http.Request {
 	r2 := r.WithContext(ctx)
-	if r.Body != nil && r.Body != http.NoBody {
-		if br == nil {
-			br = new(bodyReader)
-		}
-		br.Reset(b)
-		r2.Body = br
-	}
+	replaceBody(r2, b, br)
 	return r2
+}
+
+// replaceBody makes the body of r, a copy of the handler's request, read
+// b through br (a new reader when br is nil), unless r has no body.
+func replaceBody(r *http.Request, b []byte, br *bodyReader) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return
+	}
+	if br == nil {
+		br = new(bodyReader)
+	}
+	br.Reset(b)
+	r.Body = br
 }
 
 // bodyReader replays the buffered request body to the handler.

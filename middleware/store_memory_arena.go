@@ -70,7 +70,6 @@ type arena struct {
 	// the next chunk: the processing log, whose chunks die whole within
 	// moments, then allocates nothing.
 	spare []byte
-	moves int // compactions so far, for tests
 }
 
 // put copies key and val into log l as one record owned by e, and points
@@ -188,5 +187,4 @@ func (sh *memoryShard) free(e *memorySlot) {
 	}
 	a.chunks[c].dead = len(buf)
 	a.releaseIfDead(c)
-	a.moves++
 }

@@ -205,13 +205,13 @@ func TestArenaChunks(t *testing.T) {
 	for _, i := range first[:half] {
 		sh.delete(sh.lookup(uint64(i)<<32, key(i)))
 	}
-	if len(first) != 32 || sh.arena.moves != 0 || sh.arena.chunks[target].buf == nil {
-		t.Fatalf("at half dead: %d compactions, chunk released %v; want none", sh.arena.moves, sh.arena.chunks[0].buf == nil)
+	if len(first) != 32 || sh.arena.chunks[target].buf == nil {
+		t.Fatalf("at half dead (%d records in the chunk): chunk released %v; want it kept", len(first), sh.arena.chunks[target].buf == nil)
 	}
 	// One more: the rest of the chunk moves to the current chunk.
 	sh.delete(sh.lookup(uint64(first[half])<<32, key(first[half])))
-	if sh.arena.moves != 1 || sh.arena.chunks[target].buf != nil {
-		t.Fatalf("past half dead: %d compactions, chunk released %v; want one, released", sh.arena.moves, sh.arena.chunks[target].buf == nil)
+	if sh.arena.chunks[target].buf != nil {
+		t.Fatal("past half dead: the chunk was not compacted and released")
 	}
 	keys = slices.DeleteFunc(keys, func(i int) bool { return slices.Contains(first[:half+1], i) })
 	check("compacted", keys, len(keys)+1)
