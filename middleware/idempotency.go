@@ -192,7 +192,7 @@ func (h *idempotencyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		slot     slotRef // where a MemoryStore keeps the claim
 	)
 	if m.mem != nil {
-		existing, slot, err = m.mem.claimSlot(ctx, skey, claim, m.processingTTL)
+		existing, slot, err = m.mem.claimSlot(ctx, skey, claim, m.processingTTL, start)
 	} else {
 		existing, err = m.store.Claim(ctx, skey, claim, m.processingTTL)
 	}

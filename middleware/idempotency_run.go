@@ -70,9 +70,10 @@ func (h *idempotencyHandler) run(w http.ResponseWriter, r *http.Request, c *clai
 
 // complete stores the response for replay.
 func (m *idempotency) complete(r *http.Request, rec *recorder.Recorder, outer http.Header, c *claimed, l *lease, elapsed time.Duration, scratch *Record) {
-	stored := m.finalRecord(scratch, StateCompleted, rec, outer, c)
+	now := c.now()
+	stored := m.finalRecord(scratch, StateCompleted, rec, outer, c, now)
 	stored.Body = rec.Body()
-	if m.store1(r, c, l, stored, EventStored, elapsed) {
+	if m.store1(r, c, l, stored, EventStored, elapsed, now) {
 		// Not put in the replay cache: most keys are never retried, and a
 		// record enters the cache on its first replay from the store.
 		rec.SetCommitHeader(HeaderExpires, m.expires.values(stored.ExpiresAt)...)
@@ -84,7 +85,8 @@ func (m *idempotency) complete(r *http.Request, rec *recorder.Recorder, outer ht
 // again: its status, the headers the policy keeps (Location among them),
 // the body's size and, when it was fully captured, its SHA-256.
 func (m *idempotency) tombstone(r *http.Request, rec *recorder.Recorder, outer http.Header, c *claimed, l *lease, elapsed time.Duration, scratch *Record) {
-	ts := m.finalRecord(scratch, StateTombstone, rec, outer, c)
+	now := c.now()
+	ts := m.finalRecord(scratch, StateTombstone, rec, outer, c, now)
 	ts.BodySize = rec.BytesWritten()
 	if !rec.Truncated() && !rec.Hijacked() { // a hijacked body bypasses the recorder
 		ts.BodySHA256 = sha256.Sum256(rec.Body())
@@ -92,25 +94,31 @@ func (m *idempotency) tombstone(r *http.Request, rec *recorder.Recorder, outer h
 	m.log.LogAttrs(r.Context(), slog.LevelInfo, "idempotency: response not replayable, storing a tombstone",
 		slog.String("key", c.Key), slog.String("reason", unstorableReason(rec)), slog.Int("status", ts.Status),
 		slog.Int64("body_bytes", ts.BodySize))
-	if m.store1(r, c, l, ts, EventTombstoned, elapsed) {
+	if m.store1(r, c, l, ts, EventTombstoned, elapsed, now) {
 		rec.SetCommitHeader(HeaderExpires, m.expires.values(ts.ExpiresAt)...)
 	}
 }
 
 // finalRecord makes dst what a completed record and a tombstone share:
 // the request's fingerprint and fence, the status, the headers the policy
-// stores (less those set by middleware in front, outer) and the expiry.
-func (m *idempotency) finalRecord(dst *Record, state RecordState, rec *recorder.Recorder, outer http.Header, c *claimed) *Record {
+// stores (less those set by middleware in front, outer) and the expiry,
+// CompletedTTL after now.
+func (m *idempotency) finalRecord(dst *Record, state RecordState, rec *recorder.Recorder, outer http.Header, c *claimed, now time.Time) *Record {
 	*dst = Record{
 		State:       state,
 		Fingerprint: c.fp,
 		Fence:       c.Fence,
 		Status:      rec.Status(),
 		Header:      m.headerFilter.filter(rec.SnapshotView(), outer),
-		ExpiresAt:   c.at.Add(time.Since(c.at) + m.completedTTL), // now: time.Since reads only the monotonic clock
+		ExpiresAt:   now.Add(m.completedTTL),
 	}
 	return dst
 }
+
+// now returns the current time as c's claim time plus the time elapsed
+// since: time.Since reads only the monotonic clock, where time.Now reads
+// the wall clock too.
+func (c *claimed) now() time.Time { return c.at.Add(time.Since(c.at)) }
 
 func unstorableReason(rec *recorder.Recorder) string {
 	if rec.Hijacked() {
@@ -119,16 +127,16 @@ func unstorableReason(rec *recorder.Recorder) string {
 	return rec.Reason()
 }
 
-// store1 writes a final record (completed or tombstone) under the claim and
-// reports whether it was written now. When the store fails, the record is
+// store1 writes a final record (completed or tombstone) under the claim at
+// the time now and reports whether it was written now. When the store fails, the record is
 // written in the background as soon as the store answers again, while the
 // lease keeps the claim alive: the handler ran, so a retry must see
 // "processing" meanwhile, never run it a second time.
-func (m *idempotency) store1(r *http.Request, c *claimed, l *lease, rec *Record, ok EventKind, elapsed time.Duration) bool {
+func (m *idempotency) store1(r *http.Request, c *claimed, l *lease, rec *Record, ok EventKind, elapsed time.Duration, now time.Time) bool {
 	ctx := m.detached(r)
 	var err error
 	if m.mem != nil {
-		err = m.mem.completeSlot(ctx, c.Key, c.Token, rec, m.completedTTL, c.slot)
+		err = m.mem.completeSlot(ctx, c.Key, c.Token, rec, m.completedTTL, c.slot, now)
 	} else {
 		err = m.store.Complete(ctx, c.Key, c.Token, rec, m.completedTTL)
 	}

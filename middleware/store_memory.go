@@ -157,14 +157,15 @@ func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
 
 // Claim implements [Store.Claim].
 func (s *MemoryStore) Claim(ctx context.Context, key string, rec *Record, ttl time.Duration) (*Record, error) {
-	existing, _, err := s.claimSlot(ctx, key, rec, ttl)
+	existing, _, err := s.claimSlot(ctx, key, rec, ttl, time.Time{})
 	return existing, err
 }
 
 // claimSlot is Claim, also returning the slot that holds the new claim,
 // so that the middleware can complete it with completeSlot without
-// looking the key up again.
-func (s *MemoryStore) claimSlot(ctx context.Context, key string, rec *Record, ttl time.Duration) (*Record, slotRef, error) {
+// looking the key up again. at, when not zero, is a time.Now reading
+// taken just before the call, used as the store's now (see offsetAt).
+func (s *MemoryStore) claimSlot(ctx context.Context, key string, rec *Record, ttl time.Duration, at time.Time) (*Record, slotRef, error) {
 	if err := checkWrite(ctx, ttl); err != nil {
 		return nil, 0, err
 	}
@@ -177,7 +178,8 @@ func (s *MemoryStore) claimSlot(ctx context.Context, key string, rec *Record, tt
 	)
 	sh, h := s.locate(key)
 	for attempt := range 2 {
-		now := s.offset()
+		now := s.offsetAt(at)
+		at = time.Time{} // a second attempt follows a full sweep: read the clock again
 		sh.mu.Lock()
 		if e := sh.lookup(h, key); e != nil {
 			if e.exp > now {
@@ -218,18 +220,18 @@ func (*MemoryStore) inProcess() {}
 
 // Complete implements [Store.Complete].
 func (s *MemoryStore) Complete(ctx context.Context, key, token string, rec *Record, ttl time.Duration) error {
-	return s.completeSlot(ctx, key, token, rec, ttl, 0)
+	return s.completeSlot(ctx, key, token, rec, ttl, 0, time.Time{})
 }
 
 // completeSlot is Complete of a claim that claimSlot stored in slot (0:
-// not known, look the key up).
-func (s *MemoryStore) completeSlot(ctx context.Context, key, token string, rec *Record, ttl time.Duration, slot slotRef) error {
+// not known, look the key up); at is as for claimSlot.
+func (s *MemoryStore) completeSlot(ctx context.Context, key, token string, rec *Record, ttl time.Duration, slot slotRef, at time.Time) error {
 	var buf [encodeBuffer]byte
 	val, err := encodeCompletion(ctx, rec, ttl, buf[:0])
 	if err != nil {
 		return err
 	}
-	return s.completeEncoded(key, token, val, ttl, slot)
+	return s.completeEncoded(key, token, val, ttl, slot, at)
 }
 
 // checkWrite is what every write checks first: the caller has not given
@@ -256,14 +258,15 @@ func encodeCompletion(ctx context.Context, rec *Record, ttl time.Duration, buf [
 }
 
 // completeEncoded is Complete of the encoded record val; slot, when not
-// zero, is where claimSlot stored the claim.
-func (s *MemoryStore) completeEncoded(key, token string, val []byte, ttl time.Duration, slot slotRef) error {
+// zero, is where claimSlot stored the claim, and at is as for claimSlot.
+func (s *MemoryStore) completeEncoded(key, token string, val []byte, ttl time.Duration, slot slotRef, at time.Time) error {
 	if len(key)+len(val) > arenaMaxRecord {
 		return ErrStoreFull
 	}
 	sh, h := s.locate(key)
 	for attempt := range 2 {
-		now := s.offset()
+		now := s.offsetAt(at)
+		at = time.Time{}
 		sh.mu.Lock()
 		e := s.ownedIn(sh, slot, h, key, token, now)
 		if e == nil {
@@ -346,6 +349,17 @@ func (s *MemoryStore) offset() int64 {
 		return int64(time.Since(s.base))
 	}
 	return int64(s.now().Sub(s.base))
+}
+
+// offsetAt is offset at the time at, a time.Now reading the caller just
+// took: with the default clock the store's now is then at's monotonic
+// reading, saving a clock read. A zero at, or a store with its own clock
+// (WithClock), reads the store's clock.
+func (s *MemoryStore) offsetAt(at time.Time) int64 {
+	if s.mono && !at.IsZero() {
+		return int64(at.Sub(s.base))
+	}
+	return s.offset()
 }
 
 // clock returns the time and the store's monotonic offset in nanoseconds.

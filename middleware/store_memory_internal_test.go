@@ -327,7 +327,7 @@ func TestMemoryStoreCompleteSlot(t *testing.T) {
 	ctx := context.Background()
 	claim := func(s *MemoryStore, key, token string) slotRef {
 		t.Helper()
-		existing, slot, err := s.claimSlot(ctx, key, &Record{State: StateProcessing, Token: token}, time.Minute)
+		existing, slot, err := s.claimSlot(ctx, key, &Record{State: StateProcessing, Token: token}, time.Minute, time.Time{})
 		if err != nil || existing != nil || slot == 0 {
 			t.Fatalf("claimSlot(%q) = %v, %d, %v; want a new claim", key, existing, slot, err)
 		}
@@ -337,7 +337,7 @@ func TestMemoryStoreCompleteSlot(t *testing.T) {
 
 	s := NewMemoryStore()
 	slot := claim(s, "a", "t1")
-	if err := s.completeSlot(ctx, "a", "t1", done, time.Hour, slot); err != nil {
+	if err := s.completeSlot(ctx, "a", "t1", done, time.Hour, slot, time.Time{}); err != nil {
 		t.Fatalf("completeSlot by the owner: %v", err)
 	}
 	if got, _ := s.Claim(ctx, "a", &Record{State: StateProcessing, Token: "t9"}, time.Minute); got == nil || got.State != StateCompleted {
@@ -354,7 +354,7 @@ func TestMemoryStoreCompleteSlot(t *testing.T) {
 	if again := claim(s, "b", "t2"); again != slot {
 		t.Fatalf("the second claim got slot %d, want the freed slot %d (the case under test)", again, slot)
 	}
-	if err := s.completeSlot(ctx, "b", "t1", done, time.Hour, slot); err != ErrLeaseLost {
+	if err := s.completeSlot(ctx, "b", "t1", done, time.Hour, slot, time.Time{}); err != ErrLeaseLost {
 		t.Fatalf("completeSlot by the released owner = %v, want ErrLeaseLost", err)
 	}
 
@@ -365,10 +365,29 @@ func TestMemoryStoreCompleteSlot(t *testing.T) {
 		t.Fatal(err)
 	}
 	claim(s, "c", "t2") // takes the freed slot
-	if err := s.completeSlot(ctx, "c", "t2", done, time.Hour, old+1); err != nil {
+	if err := s.completeSlot(ctx, "c", "t2", done, time.Hour, old+1, time.Time{}); err != nil {
 		t.Fatalf("completeSlot with a slot holding another key (or none) = %v, want the key found by lookup", err)
 	}
-	if err := s.completeSlot(ctx, "d", "t2", done, time.Hour, old); err != ErrLeaseLost {
+	if err := s.completeSlot(ctx, "d", "t2", done, time.Hour, old, time.Time{}); err != ErrLeaseLost {
 		t.Fatalf("completeSlot of a key held nowhere, through another key's slot = %v, want ErrLeaseLost", err)
+	}
+}
+
+// offsetAt takes the caller's time.Now reading as the store's now only
+// with the default clock; a store with its own clock reads that.
+func TestOffsetAt(t *testing.T) {
+	s := NewMemoryStore()
+	at := time.Now()
+	before := s.offset()
+	if got := s.offsetAt(at); got > before || got < before-int64(time.Second) {
+		t.Errorf("offsetAt(now) = %d, want about offset() = %d", got, before)
+	}
+	if got, want := s.offsetAt(at.Add(time.Hour)), s.offsetAt(at)+int64(time.Hour); got != want {
+		t.Errorf("offsetAt(now+1h) = %d, want %d", got, want)
+	}
+	fixed := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := NewMemoryStore(WithClock(func() time.Time { return fixed }))
+	if got := c.offsetAt(time.Now().Add(time.Hour)); got != 0 {
+		t.Errorf("with WithClock, offsetAt(a reading of time.Now) = %d, want 0 (the store's own clock)", got)
 	}
 }

@@ -117,7 +117,7 @@ func (s *MemoryStore) CompleteQuota(ctx context.Context, scope, key, token strin
 		return err
 	}
 	defer qs.mu.Unlock()
-	if err := s.completeEncoded(key, token, val, ttl, 0); err != nil {
+	if err := s.completeEncoded(key, token, val, ttl, 0, time.Time{}); err != nil {
 		return err
 	}
 	now := s.offset()
