@@ -24,25 +24,18 @@ type HeaderPolicy struct {
 	Deny []string
 }
 
-// deniedHeaders is the hard denylist, in canonical form.
-var deniedHeaders = map[string]struct{}{
-	"Set-Cookie":          {},
-	"Authorization":       {},
-	"Www-Authenticate":    {},
-	"Proxy-Authenticate":  {},
-	"Proxy-Authorization": {},
-	"Connection":          {},
-	"Keep-Alive":          {},
-	"Proxy-Connection":    {},
-	"Te":                  {},
-	"Trailer":             {},
-	"Transfer-Encoding":   {},
-	"Upgrade":             {},
-	"Date":                {},
-	"X-Request-Id":        {},
-	"Traceparent":         {},
-	"Tracestate":          {},
-	headerReplayed:        {},
+// deniedHeader reports whether name (canonical) is on the hard denylist.
+// A switch, not a map: it runs for every header of every stored response,
+// and a map lookup reads the map's table and its keys, memory that is
+// cold under load.
+func deniedHeader(name string) bool {
+	switch name {
+	case "Set-Cookie", "Authorization", "Www-Authenticate", "Proxy-Authenticate", "Proxy-Authorization",
+		"Connection", "Keep-Alive", "Proxy-Connection", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
+		"Date", "X-Request-Id", "Traceparent", "Tracestate", headerReplayed:
+		return true
+	}
+	return false
 }
 
 // headerFilter is a HeaderPolicy compiled for lookups without allocation.
@@ -52,7 +45,10 @@ type headerFilter struct {
 }
 
 func (p HeaderPolicy) compile() headerFilter {
-	f := headerFilter{deny: make(map[string]struct{}, len(p.Deny))}
+	var f headerFilter // nil maps when unused: a lookup then reads nothing
+	if len(p.Deny) > 0 {
+		f.deny = make(map[string]struct{}, len(p.Deny))
+	}
 	for _, h := range p.Deny {
 		f.deny[textproto.CanonicalMIMEHeaderKey(h)] = struct{}{}
 	}
@@ -68,7 +64,7 @@ func (p HeaderPolicy) compile() headerFilter {
 // stored reports whether the header named name (canonical) may be stored;
 // connTokens are the header names listed in the response's Connection header.
 func (f headerFilter) stored(name string, connTokens []string) bool {
-	if _, denied := deniedHeaders[name]; denied {
+	if deniedHeader(name) {
 		return false
 	}
 	if _, denied := f.deny[name]; denied {
