@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,7 +20,11 @@ const (
 )
 
 const (
+	// memoryShards is the number of shards of a MemoryStore's waiter and
+	// quota tables; its records are spread over recordShards.
 	memoryShards = 64
+	// minRecordShards and maxRecordShards bound recordShards.
+	minRecordShards, maxRecordShards = 8, 64
 	// memoryEntryOverhead approximates what one record costs besides its
 	// key and encoded bytes: its slot, its map slot and its arena header,
 	// rounded up.
@@ -91,7 +96,8 @@ func WithClock(now func() time.Time) MemoryOption {
 //
 // Records are copied in and out: callers may reuse what they pass and
 // modify what they get. A MemoryStore is safe for concurrent use; keys are
-// spread over 64 independently locked shards.
+// spread over independently locked shards, four per CPU the process may
+// use (GOMAXPROCS when the store is made), at least 8 and at most 64.
 type MemoryStore struct {
 	now        func() time.Time
 	mono       bool // now is time.Now: offsets need only its monotonic clock
@@ -109,9 +115,9 @@ type MemoryStore struct {
 	bytes   atomic.Int64
 	_       [56]byte
 
-	shards [memoryShards]memoryShard
-	notify memoryNotify // waiters' subscriptions (store_memory_notify.go)
-	quota  memoryQuota  // per-scope quota accounting (store_memory_quota.go)
+	shards []memoryShard // a power of two of them: see recordShards
+	notify memoryNotify  // waiters' subscriptions (store_memory_notify.go)
+	quota  memoryQuota   // per-scope quota accounting (store_memory_quota.go)
 }
 
 type memoryShard struct {
@@ -147,6 +153,7 @@ func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
 		s.now = time.Now
 	}
 	s.base = s.now()
+	s.shards = make([]memoryShard, recordShards(runtime.GOMAXPROCS(0)))
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.m = make(map[uint32]slotRef)
@@ -378,7 +385,23 @@ func bucketOf(h uint64) uint32 { return uint32(h >> 32) }
 // locate returns key's shard and hash, computed once per call.
 func (s *MemoryStore) locate(key string) (*memoryShard, uint64) {
 	h := maphash.String(s.seed, key)
-	return &s.shards[h%memoryShards], h
+	return &s.shards[h&uint64(len(s.shards)-1)], h
+}
+
+// recordShards returns how many shards a MemoryStore spreads its records
+// over on procs CPUs: four per CPU, a power of two, within minRecordShards
+// and maxRecordShards. Enough that requests on different CPUs rarely wait
+// for one lock, and no more: each shard's hot memory (its lock, the tails
+// of its arena logs and slab, its expiry queues) is touched once per that
+// many writes, and with fewer shards it is still in the CPU's cache when
+// the next write comes. 64 shards on 2 CPUs measured 1.7–3.7 µs more server
+// CPU per first request under load than 8.
+func recordShards(procs int) int {
+	n := minRecordShards
+	for n < 4*procs && n < maxRecordShards {
+		n *= 2
+	}
+	return n
 }
 
 // owned returns the live processing entry of key owned by token, removing

@@ -391,3 +391,16 @@ func TestOffsetAt(t *testing.T) {
 		t.Errorf("with WithClock, offsetAt(a reading of time.Now) = %d, want 0 (the store's own clock)", got)
 	}
 }
+
+func TestRecordShards(t *testing.T) {
+	for _, tc := range []struct{ procs, want int }{
+		{1, 8}, {2, 8}, {3, 16}, {4, 16}, {5, 32}, {8, 32}, {16, 64}, {17, 64}, {256, 64},
+	} {
+		if got := recordShards(tc.procs); got != tc.want {
+			t.Errorf("recordShards(%d) = %d, want %d", tc.procs, got, tc.want)
+		}
+	}
+	if n := len(NewMemoryStore().shards); n&(n-1) != 0 {
+		t.Errorf("a new store has %d shards, want a power of two", n)
+	}
+}
