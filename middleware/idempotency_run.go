@@ -127,11 +127,11 @@ func unstorableReason(rec *recorder.Recorder) string {
 	return rec.Reason()
 }
 
-// store1 writes a final record (completed or tombstone) under the claim at
-// the time now and reports whether it was written now. When the store fails, the record is
-// written in the background as soon as the store answers again, while the
-// lease keeps the claim alive: the handler ran, so a retry must see
-// "processing" meanwhile, never run it a second time.
+// store1 writes a final record (completed or tombstone) under the claim,
+// at the time now, and reports whether it was written now. When the store
+// fails, the record is written in the background as soon as the store
+// answers again, while the lease keeps the claim alive: the handler ran, so
+// a retry must see "processing" meanwhile, never run it a second time.
 func (m *idempotency) store1(r *http.Request, c *claimed, l *lease, rec *Record, ok EventKind, elapsed time.Duration, now time.Time) bool {
 	ctx := m.detached(r)
 	var err error
