@@ -64,14 +64,21 @@ func NewReplayCache(maxEntries int, maxBytes int64) *ReplayCache {
 }
 
 func (c *ReplayCache) shard(key string) *replayShard {
-	return &c.shards[maphash.String(c.seed, key)%replayShards]
+	return c.shardOf(maphash.String(c.seed, key))
+}
+
+// shardOf returns the shard of a key whose hash is h: maphash.String and
+// maphash.Bytes hash the same content alike, so a key found as bytes (get)
+// lands in the shard it was put in as a string.
+func (c *ReplayCache) shardOf(h uint64) *replayShard {
+	return &c.shards[h%replayShards]
 }
 
 // get returns the cached completed record of key and its header as a list,
 // or nil. Both are shared: callers must not modify them. The key is bytes
 // (the caller's stack buffer): a hit makes no key string.
 func (c *ReplayCache) get(key []byte) (*Record, []headerField) {
-	s := &c.shards[maphash.Bytes(c.seed, key)%replayShards]
+	s := c.shardOf(maphash.Bytes(c.seed, key))
 	s.mu.RLock()
 	el, ok := s.entries[string(key)]
 	if !ok {
