@@ -24,14 +24,21 @@ const startTimeout = 10 * time.Second
 type Option func(*config)
 
 type config struct {
-	args    []string
-	cluster bool
+	args     []string
+	cluster  bool
+	replicas int // per master, for StartCluster
 }
 
 // WithArgs adds valkey-server command-line arguments, e.g.
 // WithArgs("--maxmemory", "10mb").
 func WithArgs(args ...string) Option {
 	return func(c *config) { c.args = append(c.args, args...) }
+}
+
+// WithReplicas gives every master of a cluster started by [StartCluster] n
+// replicas, so that a master's failure fails over to one of them.
+func WithReplicas(n int) Option {
+	return func(c *config) { c.replicas = n }
 }
 
 // Server is one valkey-server process on a loopback port.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -133,6 +134,36 @@ func TestClusterNodeRestart(t *testing.T) {
 	client := c.Client(t)
 	for i := range 10 {
 		setGet(t, client, fmt.Sprintf("after-%d", i), "x")
+	}
+}
+
+// TestClusterFailover: a cluster started WithReplicas has a replica for
+// each master; killing a master promotes its replica, and the cluster
+// serves every slot again.
+func TestClusterFailover(t *testing.T) {
+	c := valkeytest.StartCluster(t, valkeytest.WithReplicas(1))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if len(c.Replicas) != 3 {
+		t.Fatalf("replicas = %d, want 3", len(c.Replicas))
+	}
+	for i, n := range c.Nodes {
+		if role, err := n.Do(ctx, "ROLE"); err != nil || !strings.HasPrefix(role, "master") {
+			t.Fatalf("node %d ROLE = %q, %v, want master", i, role, err)
+		}
+		info, err := c.Replicas[i].Do(ctx, "INFO", "replication")
+		if err != nil || !strings.Contains(info, "master_port:"+strconv.Itoa(n.Port)) {
+			t.Fatalf("replica %d does not replicate node %d: %v\n%s", i, i, err, info)
+		}
+	}
+	client := c.Client(t)
+	setGet(t, client, "before", "x")
+	c.Nodes[0].Stop()
+	if err := c.WaitPromoted(ctx, c.Replicas[0]); err != nil {
+		t.Fatalf("WaitPromoted: %v", err)
+	}
+	for i := range 20 {
+		setGet(t, client, fmt.Sprintf("after-failover-%d", i), "x")
 	}
 }
 
