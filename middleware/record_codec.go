@@ -167,6 +167,21 @@ func isOwner(b []byte, token string) bool {
 		string(b[3:3+n]) == token
 }
 
+// sameFinal reports whether cur, an encoded record, is a final record
+// (completed or tombstone) of the same claim as val, an encoded final
+// record: the same version, token, fingerprint, status, expiry and fence,
+// whatever the state and the rest. The Valkey scripts make the same check
+// (sameFinalLua).
+func sameFinal(cur, val []byte) bool {
+	if len(val) < 3 {
+		return false
+	}
+	n := recordFixedLen + int(val[2])
+	return len(cur) >= n && len(val) >= n && cur[0] == val[0] &&
+		(cur[1] == byte(StateCompleted) || cur[1] == byte(StateTombstone)) &&
+		string(cur[2:n]) == string(val[2:n])
+}
+
 // expiresAtBytes encodes t as stored at expiresAtOffset.
 func expiresAtBytes(t time.Time) [8]byte {
 	var ms int64

@@ -18,6 +18,16 @@ var ErrLeaseLost = errors.New("idempotency: lease lost")
 // evicting a live record would allow a second execution.
 var ErrStoreFull = errors.New("idempotency: store full")
 
+// ErrRecordRejected is returned (wrapped) by [Store.Complete] when the
+// store answered and will not keep the record: it is too large for the
+// store, or the store is out of memory. Retrying the same record cannot
+// succeed, so the middleware stores the response's tombstone instead (a
+// retry gets 409 RESPONSE_NOT_REPLAYABLE, never a second run). Any other
+// error from Complete is taken as the store being unreachable or slow, and
+// the same record is written again once it answers. [ErrStoreFull] from
+// Complete is a rejection too.
+var ErrRecordRejected = errors.New("idempotency: record rejected by the store")
+
 // RecordState is the lifecycle state of a stored [Record].
 type RecordState uint8
 
@@ -32,7 +42,7 @@ const (
 	StateTombstone RecordState = 3
 )
 
-// String returns "processing" or "completed".
+// String returns "processing", "completed" or "tombstone".
 func (s RecordState) String() string {
 	switch s {
 	case StateProcessing:
@@ -98,8 +108,13 @@ type Store interface {
 	Claim(ctx context.Context, key string, rec *Record, ttl time.Duration) (*Record, error)
 
 	// Complete replaces the processing record owned by token with rec
-	// (a completed record or a tombstone), with the given time to live. It returns
-	// ErrLeaseLost when key does not hold a processing record owned by token.
+	// (a completed record or a tombstone), with the given time to live. It
+	// returns ErrLeaseLost when key does not hold a processing record owned
+	// by token, except that a key already holding the final record of the
+	// same claim (equal fingerprint, fence, status and expiry: an earlier
+	// Complete that landed although its answer was lost) is success and is
+	// left as it is. It returns an error wrapping [ErrRecordRejected] when
+	// the store will not keep rec.
 	Complete(ctx context.Context, key, token string, rec *Record, ttl time.Duration) error
 
 	// Release deletes the processing record owned by token. It returns

@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"math"
@@ -238,7 +239,22 @@ func (s *MemoryStore) completeSlot(ctx context.Context, key, token string, rec *
 	if err != nil {
 		return err
 	}
-	return s.completeEncoded(key, token, val, ttl, slot, at)
+	if err := s.completeEncoded(key, token, val, ttl, slot, at); err != errAlreadyComplete {
+		return err
+	}
+	return nil
+}
+
+// errAlreadyComplete is completeEncoded's answer when the key already holds
+// the same claim's final record: Complete succeeds without writing.
+var errAlreadyComplete = errors.New("idempotency: already complete")
+
+// holdsFinal reports whether key, whose hash is h, holds a live final
+// record of the same claim as val (see sameFinal). The shard must be
+// locked.
+func (sh *memoryShard) holdsFinal(h uint64, key string, val []byte, now int64) bool {
+	e := sh.lookup(h, key)
+	return e != nil && e.exp > now && sameFinal(sh.valOf(e), val)
 }
 
 // checkWrite is what every write checks first: the caller has not given
@@ -277,7 +293,11 @@ func (s *MemoryStore) completeEncoded(key, token string, val []byte, ttl time.Du
 		sh.mu.Lock()
 		e := s.ownedIn(sh, slot, h, key, token, now)
 		if e == nil {
+			done := sh.holdsFinal(h, key, val, now)
 			sh.mu.Unlock()
+			if done {
+				return errAlreadyComplete
+			}
 			return ErrLeaseLost
 		}
 		if s.reserve(0, int64(len(val))-int64(e.vlen)) {

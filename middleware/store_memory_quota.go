@@ -117,7 +117,11 @@ func (s *MemoryStore) CompleteQuota(ctx context.Context, scope, key, token strin
 		return err
 	}
 	defer qs.mu.Unlock()
-	if err := s.completeEncoded(key, token, val, ttl, 0, time.Time{}); err != nil {
+	switch err := s.completeEncoded(key, token, val, ttl, 0, time.Time{}); err {
+	case nil:
+	case errAlreadyComplete:
+		return nil // accounted for when it was written
+	default:
 		return err
 	}
 	now := s.offset()

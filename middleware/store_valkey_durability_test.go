@@ -271,8 +271,15 @@ func TestValkeyStoreReplicaAckCompleteRetried(t *testing.T) {
 		rec  *middleware.Record
 		want error
 	}{
-		{"another record", completedRecord(rec.Token, []byte(`{"id":"bk_2"}`)), middleware.ErrLeaseLost},
+		{"another claim's record", func() *middleware.Record {
+			r := completedRecord(rec.Token, []byte(`{"id":"bk_2"}`))
+			r.Fence = done.Fence + 1
+			return r
+		}(), middleware.ErrLeaseLost},
 		{"same record", done, nil},
+		{"same claim's tombstone", &middleware.Record{State: middleware.StateTombstone, Token: done.Token,
+			Fingerprint: done.Fingerprint, Status: done.Status, Fence: done.Fence, ExpiresAt: done.ExpiresAt,
+			BodySize: int64(len(done.Body))}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

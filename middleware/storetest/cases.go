@@ -37,6 +37,7 @@ var cases = []testCase{
 	{"WrongTokenIsLeaseLost", testWrongToken},
 	{"MissingKeyIsLeaseLost", testMissingKey},
 	{"CompletedRecordIsNotOwned", testCompletedNotOwned},
+	{"CompleteAgainBySameClaimSucceeds", testCompleteAgain},
 	{"ReleaseThenClaimAcquires", testRelease},
 	{"CompleteAfterExpiryIsLeaseLost", testCompleteAfterExpiry},
 	{"ExpiredOwnerCannotTouchNewOwner", testExpiredOwnerAfterTakeover},
@@ -236,6 +237,33 @@ func testCompletedNotOwned(t tester, s middleware.Store) {
 	wantLeaseLost(t, "second Complete(owner)", s.Complete(t.Context(), key, "A", completed("A", short), short))
 	wantLeaseLost(t, "Release(owner) of a completed record", s.Release(t.Context(), key, "A"))
 	wantLeaseLost(t, "Extend(owner) of a completed record", s.Extend(t.Context(), key, "A", short))
+	mustHold(t, s, key, done)
+}
+
+// testCompleteAgain: a Complete whose answer was lost (a timeout while the
+// store was frozen, a failover after the write) is retried by the
+// middleware; finding the same claim's final record already stored is
+// success, also when the retry carries the record's tombstone, and the
+// stored record stays as it was. Another claim's record is not.
+func testCompleteAgain(t tester, s middleware.Store) {
+	key := newKey()
+	mustAcquire(t, s, key, processing("A", long), long)
+	done := completed("A", long)
+	done.Fence = 7
+	if err := s.Complete(t.Context(), key, "A", done, long); err != nil {
+		t.Fatalf("Complete(%q, owner) = %v, want nil", key, err)
+	}
+	if err := s.Complete(t.Context(), key, "A", clone(done), long); err != nil {
+		t.Errorf("Complete of the same record again = %v, want nil", err)
+	}
+	ts := clone(done)
+	ts.State, ts.Body, ts.BodySize, ts.BodySHA256 = middleware.StateTombstone, nil, int64(len(done.Body)), sha256.Sum256(done.Body)
+	if err := s.Complete(t.Context(), key, "A", ts, long); err != nil {
+		t.Errorf("Complete of the same claim's tombstone = %v, want nil", err)
+	}
+	other := clone(done)
+	other.Fence = 8
+	wantLeaseLost(t, "Complete of another claim's record", s.Complete(t.Context(), key, "A", other, long))
 	mustHold(t, s, key, done)
 }
 
