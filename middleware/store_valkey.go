@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/valkey-io/valkey-go"
@@ -23,10 +25,15 @@ import (
 var (
 	// completeScript replaces the owner's record with ARGV[2], sets its
 	// time to live to ARGV[3] milliseconds in the same command, and
-	// publishes on channel ARGV[4].
+	// publishes on channel ARGV[4]. A key that already holds the same
+	// claim's final record (sameFinalLua) answers 1 and is left as it is.
 	completeScript = valkey.NewLuaScript(`
 local p = ARGV[1]
-if redis.call('GETRANGE', KEYS[1], 0, #p - 1) ~= p then return 0 end
+if redis.call('GETRANGE', KEYS[1], 0, #p - 1) ~= p then
+` + sameFinalLua + `
+  if same then return 1 end
+  return 0
+end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 redis.call('SPUBLISH', ARGV[4], 'done')
 return 1`)
@@ -51,6 +58,22 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`)
 )
 
+// sameFinalLua sets the Lua local same to whether KEYS[1] holds a final
+// record (completed or tombstone) of the same claim as ARGV[2]: the same
+// version, token length, token, fingerprint, status, expiry and fence, the
+// first 53+n bytes of the encoding but the state byte (see record_codec.go).
+// A Complete whose answer was lost (a timeout while the server was frozen,
+// a failover after the write) is then retried as success, not reported as
+// a lost lease; the state may differ, because a completed record the store
+// kept may meanwhile have been replaced by its tombstone in the retry.
+const sameFinalLua = `
+  local v = ARGV[2]
+  local n = 53 + string.byte(v, 3)
+  local cur = redis.call('GETRANGE', KEYS[1], 0, n - 1)
+  local st = string.byte(cur, 2)
+  local same = #cur == n and (st == 2 or st == 3) and
+    string.sub(cur, 1, 1) == string.sub(v, 1, 1) and string.sub(cur, 3) == string.sub(v, 3, n)`
+
 // ValkeyOption configures [NewValkeyStore].
 type ValkeyOption func(*valkeyOptions)
 
@@ -58,6 +81,18 @@ type valkeyOptions struct {
 	now        func() time.Time
 	acks       int64
 	ackTimeout time.Duration
+	log        *slog.Logger
+}
+
+// WithValkeyLogger sets the logger of the store's own warnings (a
+// maxmemory-policy that may evict records, see [ValkeyStore.Ping]). The
+// default is slog.Default().
+func WithValkeyLogger(l *slog.Logger) ValkeyOption {
+	return func(o *valkeyOptions) {
+		if l != nil {
+			o.log = l
+		}
+	}
 }
 
 // WithValkeyClock sets the clock used to compute a record's new ExpiresAt
@@ -139,6 +174,8 @@ type ValkeyStore struct {
 	acks       int64         // replicas that must acknowledge; 0: no WAIT
 	ackTimeout time.Duration // WAIT timeout when acks > 0
 	notify     valkeyNotify  // waiters' subscriptions (store_valkey_notify.go)
+	log        *slog.Logger
+	eviction   evictionCheck // warnings about maxmemory-policy (store_valkey_eviction.go)
 }
 
 var (
@@ -147,16 +184,20 @@ var (
 )
 
 // NewValkeyStore returns a store using client, which the caller keeps
-// owning (and closes). It panics if client is nil.
+// owning (and closes). It checks in the background, once, that every node's
+// maxmemory-policy is noeviction, and logs a warning when it is not (see
+// [ValkeyStore.Ping]). It panics if client is nil.
 func NewValkeyStore(client valkey.Client, opts ...ValkeyOption) *ValkeyStore {
 	if client == nil {
 		panic("middleware: NewValkeyStore(nil client)")
 	}
-	o := valkeyOptions{now: time.Now}
+	o := valkeyOptions{now: time.Now, log: slog.Default()}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	return &ValkeyStore{client: client, now: o.now, acks: o.acks, ackTimeout: o.ackTimeout}
+	s := &ValkeyStore{client: client, now: o.now, acks: o.acks, ackTimeout: o.ackTimeout, log: o.log}
+	go s.warnEviction()
+	return s
 }
 
 // Claim implements [Store.Claim] with SET NX PX GET.
@@ -208,9 +249,25 @@ func (s *ValkeyStore) Complete(ctx context.Context, key, token string, rec *Reco
 		return err
 	}
 	if s.acks > 0 {
-		return s.completeAcked(ctx, completeAckedLua, completeAckedSHA1, []string{key}, args)
+		return rejection(s.completeAcked(ctx, completeAckedLua, completeAckedSHA1, []string{key}, args))
 	}
-	return s.owned(ctx, "complete", completeScript, key, args)
+	return rejection(s.owned(ctx, "complete", completeScript, key, args))
+}
+
+// rejection wraps in ErrRecordRejected an error reply with which the server
+// refused a completion: out of memory, or a value over its size limits.
+// Every other failure (no connection, a timeout, a server that is loading,
+// failing over or busy) is left as it is, for the middleware to retry.
+func rejection(err error) error {
+	var verr *valkey.ValkeyError
+	if err == nil || !errors.As(err, &verr) {
+		return err
+	}
+	msg := verr.Error()
+	if strings.HasPrefix(msg, "OOM") || strings.Contains(msg, "exceeds maximum") || strings.Contains(msg, "too large") {
+		return fmt.Errorf("%w: %w", ErrRecordRejected, err)
+	}
+	return err
 }
 
 // Release implements [Store.Release] with an owner-checked DEL.
@@ -244,7 +301,7 @@ func completeArgs(key, token string, rec *Record, ttl time.Duration) ([]string, 
 	}
 	val, err := encodeRecord(rec)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrRecordRejected, err)
 	}
 	// val is a fresh slice that nothing else touches, so aliasing it is safe.
 	return []string{prefix, valkey.BinaryString(val), strconv.FormatInt(ttl.Milliseconds(), 10), notifyChannel(key)}, nil
@@ -269,12 +326,17 @@ func (s *ValkeyStore) extendArgs(token string, ttl time.Duration) ([]string, err
 	}, nil
 }
 
-// Ping implements [Pinger] with PING.
+// Ping implements [Pinger] with PING, and checks that every node's
+// maxmemory-policy is noeviction: with any other policy Valkey may evict a
+// processing record under memory pressure and let a second execution
+// through, so Ping then returns an error wrapping [ErrEvictionPolicy] that
+// names the policy. Where CONFIG GET is not allowed (managed services), Ping
+// logs a warning once and does not fail.
 func (s *ValkeyStore) Ping(ctx context.Context) error {
 	if err := s.client.Do(ctx, s.client.B().Ping().Build()).Error(); err != nil {
 		return fmt.Errorf("idempotency: valkey ping: %w", err)
 	}
-	return nil
+	return s.checkEviction(ctx)
 }
 
 // owned runs an owner-checked script that answers 1 (done) or 0 (not the
@@ -375,13 +437,16 @@ func (s *ValkeyStore) releaseUnacked(ctx context.Context, key, token string) {
 	if !ok || ctx.Err() != nil {
 		return
 	}
-	releaseScript.Exec(ctx, s.client, []string{key}, []string{prefix})
+	if err := releaseScript.Exec(ctx, s.client, []string{key}, []string{prefix, notifyChannel(key)}).Error(); err != nil {
+		s.log.LogAttrs(ctx, slog.LevelDebug, "idempotency: valkey: deleting an unacknowledged claim failed; it expires after its time to live",
+			slog.String("key", key), slog.Any("error", err))
+	}
 }
 
 // completeAckedLua is completeScript for a replica-acknowledged completion,
 // which the store sends by hand (EVALSHA then WAIT on one connection), so
 // it keeps its own source. It also answers 2 when the key already holds
-// exactly ARGV[2]: a Complete retried after ErrReplicaAck (the middleware
+// the same claim's final record (sameFinalLua): a Complete retried after ErrReplicaAck (the middleware
 // retries a failed completion in the background) then succeeds once the
 // replicas acknowledge. To make WAIT cover the earlier write, it writes the
 // same value again (KEEPTTL): the replication stream is ordered, so a
@@ -393,8 +458,9 @@ if redis.call('GETRANGE', KEYS[1], 0, #p - 1) == p then
   redis.call('SPUBLISH', ARGV[4], 'done')
   return 1
 end
-if redis.call('GET', KEYS[1]) == ARGV[2] then
-  redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+` + sameFinalLua + `
+if same then
+  redis.call('SET', KEYS[1], redis.call('GET', KEYS[1]), 'KEEPTTL')
   return 2
 end
 return 0`

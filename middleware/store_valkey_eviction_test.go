@@ -1,0 +1,91 @@
+package middleware_test
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/idemkit/idemkit/internal/valkeytest"
+	"github.com/idemkit/idemkit/middleware"
+)
+
+// syncBuffer is a bytes.Buffer safe for a logger's concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestValkeyStoreEvictionPolicy: a server whose maxmemory-policy may evict
+// records fails the readiness check with an error naming the policy, and
+// the store warns once at start; noeviction passes; a server that does not
+// allow CONFIG GET passes with one warning.
+func TestValkeyStoreEvictionPolicy(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		wantErr  string // in Ping's error; "" for none
+		wantWarn string // in the log; "" for none
+	}{
+		{"noeviction", nil, "", ""},
+		{"allkeys-lru", []string{"--maxmemory-policy", "allkeys-lru"}, `"allkeys-lru"`, "noeviction"},
+		{"volatile-ttl", []string{"--maxmemory-policy", "volatile-ttl"}, `"volatile-ttl"`, "noeviction"},
+		{"config denied", []string{"--maxmemory-policy", "allkeys-lru", "--user", "default", "on", "nopass", "~*", "&*", "+@all", "-config"},
+			"", "CONFIG GET is not allowed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := valkeytest.StartServer(t, valkeytest.WithArgs(tt.args...))
+			var logs syncBuffer
+			s := middleware.NewValkeyStore(srv.Client(t), middleware.WithValkeyLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+			for range 3 {
+				err := s.Ping(t.Context())
+				switch {
+				case tt.wantErr == "" && err != nil:
+					t.Fatalf("Ping = %v, want nil", err)
+				case tt.wantErr != "" && (!errors.Is(err, middleware.ErrEvictionPolicy) || !strings.Contains(err.Error(), tt.wantErr)):
+					t.Fatalf("Ping = %v, want ErrEvictionPolicy naming %s", err, tt.wantErr)
+				}
+			}
+			if tt.wantWarn == "" {
+				return
+			}
+			eventually(t, 30*time.Second, "warning logged", func() bool { return strings.Contains(logs.String(), tt.wantWarn) })
+			time.Sleep(100 * time.Millisecond) // room for a second warning, which must not come
+			if n := strings.Count(logs.String(), "level=WARN"); n != 1 {
+				t.Errorf("%d warnings, want 1:\n%s", n, logs.String())
+			}
+		})
+	}
+}
+
+// TestValkeyStoreEvictionPolicyCluster: every node of a cluster is checked.
+func TestValkeyStoreEvictionPolicyCluster(t *testing.T) {
+	c := valkeytest.StartCluster(t)
+	s := middleware.NewValkeyStore(c.Client(t))
+	if err := s.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping = %v, want nil", err)
+	}
+	if _, err := c.Nodes[2].Do(t.Context(), "CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Ping(t.Context())
+	if !errors.Is(err, middleware.ErrEvictionPolicy) || !strings.Contains(err.Error(), c.Nodes[2].Addr) {
+		t.Fatalf("Ping = %v, want ErrEvictionPolicy naming %s", err, c.Nodes[2].Addr)
+	}
+}
