@@ -36,34 +36,36 @@ func Idempotency(cfg IdempotencyConfig) func(http.Handler) http.Handler {
 // idempotency is a validated copy of an IdempotencyConfig with defaults
 // filled in and lookups precomputed.
 type idempotency struct {
-	store         Store
-	headers       []string // canonical
-	prefix        string
-	processingTTL time.Duration
-	completedTTL  time.Duration
-	renewEvery    time.Duration
-	skip          map[string]struct{}
-	methods       []string
-	scope         func(*http.Request) string
-	storeTimeout  time.Duration
-	maxBody       int64
-	maxResponse   int
-	shouldStore   func(int) bool
-	headerFilter  headerFilter
-	inProgress    InProgressMode
-	retryAfter    string
-	failOpen      bool
-	log           *slog.Logger
-	onEvent       func(Event)
-	writeError    func(http.ResponseWriter, *http.Request, error)
-	inProcess     bool         // the store never blocks: no per-call timeouts
-	mem           *MemoryStore // the store, when it is a MemoryStore without a quota: claims complete by slot
-	cache         *ReplayCache
-	wait          waiting // wait-and-replay policy (wait.go)
-	quota         Quota   // per-scope limits (quota.go); store is then bound to it
-	expires       httpDates
-	deadlines     *storeDeadlines // of store calls (store_context.go)
-	leases        leaseSet        // the running handlers' claims, renewed (lease_set.go)
+	store          Store
+	headers        []string // canonical
+	prefix         string
+	processingTTL  time.Duration
+	completedTTL   time.Duration
+	renewEvery     time.Duration
+	skip           map[string]struct{}
+	methods        []string
+	scope          func(*http.Request) string
+	storeTimeout   time.Duration
+	maxBody        int64
+	maxResponse    int
+	shouldStore    func(int) bool
+	headerFilter   headerFilter
+	inProgress     InProgressMode
+	retryAfter     string
+	failOpen       bool
+	log            *slog.Logger
+	onEvent        func(Event)
+	writeError     func(http.ResponseWriter, *http.Request, error)
+	inProcess      bool         // the store never blocks: no per-call timeouts
+	mem            *MemoryStore // the store, when it is a MemoryStore without a quota: claims complete by slot
+	cache          *ReplayCache
+	wait           waiting // wait-and-replay policy (wait.go)
+	quota          Quota   // per-scope limits (quota.go); store is then bound to it
+	expires        httpDates
+	deadlines      *storeDeadlines    // of store calls (store_context.go)
+	leases         leaseSet           // the running handlers' claims, renewed (lease_set.go)
+	pending        pendingCompletions // final records written again in the background (completion.go)
+	storeUnwritten bool
 }
 
 func newIdempotency(cfg IdempotencyConfig) *idempotency {
@@ -91,6 +93,9 @@ func newIdempotency(cfg IdempotencyConfig) *idempotency {
 		wait:          newWaiting(cfg),
 		quota:         cfg.Quota,
 	}
+	m.pending.maxCount = cmp(cfg.MaxPendingCompletions, def.MaxPendingCompletions)
+	m.pending.maxBytes = cmp(cfg.MaxPendingCompletionBytes, def.MaxPendingCompletionBytes)
+	m.storeUnwritten = cfg.StoreUnwritten
 	m.store = m.withQuota(cfg.Store)
 	m.renewEvery = m.processingTTL / 3
 	m.leases.init(m.renewEvery)

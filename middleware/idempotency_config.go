@@ -128,6 +128,28 @@ type IdempotencyConfig struct {
 	// share one Valkey Cluster hash slot. Default: zero, no limits, and the
 	// store and key layout are exactly as without quotas.
 	Quota Quota
+	// MaxPendingCompletions bounds the responses held in memory, per
+	// middleware, while their first store write failed and they are written
+	// again in the background (the store is unreachable, restarting or
+	// failing over). At the bound, a response is dropped: its claim expires
+	// after ProcessingTTL and a retry may then run the handler again
+	// (EventCompletionDropped and an Error log). Default 10000
+	// ([DefaultMaxPendingCompletions]).
+	MaxPendingCompletions int
+	// MaxPendingCompletionBytes bounds the bytes (bodies and headers) those
+	// pending responses hold. A response that would exceed it is kept as a
+	// tombstone (headers, body size and SHA-256): a retry gets 409
+	// RESPONSE_NOT_REPLAYABLE instead of the replay, never a second run (a
+	// Warn log). Default 64 MiB ([DefaultMaxPendingCompletionBytes]).
+	MaxPendingCompletionBytes int64
+	// StoreUnwritten stores a response the handler never wrote (no
+	// WriteHeader, no Write: net/http's implicit empty 200). By default such
+	// a response is delivered but not stored, the key is released and a
+	// Warn log names the route: it is nearly always an error that a
+	// framework writes outside the middleware, which must not be replayed
+	// as success for CompletedTTL. Set it for handlers that mean an empty
+	// 200.
+	StoreUnwritten bool
 	// ErrorHandler writes the middleware's error answers (400, 413, 422,
 	// 503, 409). Default httpx.WriteError.
 	ErrorHandler func(http.ResponseWriter, *http.Request, error)
@@ -148,6 +170,9 @@ func DefaultIdempotencyConfig(store Store) IdempotencyConfig {
 		ShouldStore:      StoreSuccess,
 		RetryAfter:       DefaultRetryAfter,
 		MaxWait:          DefaultMaxWait,
+
+		MaxPendingCompletions:     DefaultMaxPendingCompletions,
+		MaxPendingCompletionBytes: DefaultMaxPendingCompletionBytes,
 	}
 }
 

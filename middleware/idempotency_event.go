@@ -45,6 +45,16 @@ const (
 	// EventQuotaExceeded: a new claim was refused by the scope's [Quota]
 	// (429); Err is the [*QuotaError] naming the limit.
 	EventQuotaExceeded
+	// EventCompletionDropped: the response's first store write failed and
+	// the pending-completion bound (MaxPendingCompletions,
+	// MaxPendingCompletionBytes) had no room left to retry it in the
+	// background: the claim expires after ProcessingTTL and a retry may then
+	// run the handler again. Err is the store error.
+	EventCompletionDropped
+	// EventUnwritten: the handler returned without writing a status or a
+	// body; the empty 200 net/http sends was delivered and the key released
+	// (see IdempotencyConfig.StoreUnwritten).
+	EventUnwritten
 )
 
 var eventNames = [...]string{
@@ -61,6 +71,9 @@ var eventNames = [...]string{
 	EventNotReplayable: "not-replayable",
 	EventWaited:        "waited",
 	EventQuotaExceeded: "quota-exceeded",
+
+	EventCompletionDropped: "completion-dropped",
+	EventUnwritten:         "unwritten",
 }
 
 // String returns the event's metric-friendly name, e.g. "in-progress".

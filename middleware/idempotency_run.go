@@ -1,7 +1,6 @@
 package middleware
 
 import (
-	"context"
 	"crypto/sha256"
 	"errors"
 	"log/slog"
@@ -54,6 +53,9 @@ func (h *idempotencyHandler) run(w http.ResponseWriter, r *http.Request, c *clai
 	case rec.Hijacked():
 		// The connection left HTTP: whatever the handler did, it did.
 		m.tombstone(r, rec, outer, c, l, elapsed, scratch)
+	case !rec.Written() && !m.storeUnwritten && !rec.Hijacked():
+		l.stop()
+		m.unwritten(r, c, elapsed)
 	case r.Method == http.MethodHead || neverStored(status) || !m.shouldStore(status):
 		l.stop()
 		m.release(r, c, "status not stored by policy", status, elapsed)
@@ -129,10 +131,12 @@ func unstorableReason(rec *recorder.Recorder) string {
 
 // store1 writes a final record (completed or tombstone) under the claim,
 // at the time now, and reports whether it was written now. When the store
-// fails, the record is written in the background as soon as the store
-// answers again, while the lease keeps the claim alive: the handler ran, so
-// a retry must see "processing" meanwhile, never run it a second time.
+// fails, the record is written in the background (completion.go) as soon as
+// the store answers again, while the lease keeps the claim alive: the
+// handler ran, so a retry must see "processing" meanwhile, never run it a
+// second time.
 func (m *idempotency) store1(r *http.Request, c *claimed, l *lease, rec *Record, ok EventKind, elapsed time.Duration, now time.Time) bool {
+	l.finish()
 	ctx := m.detached(r)
 	var err error
 	if m.mem != nil {
@@ -153,55 +157,34 @@ func (m *idempotency) store1(r *http.Request, c *claimed, l *lease, rec *Record,
 		return false
 	}
 	m.emit(Event{Kind: EventStoreError, Request: r, Key: c.Key, Status: rec.Status, Err: err})
-	m.log.LogAttrs(r.Context(), slog.LevelError,
+	m.log.LogAttrs(r.Context(), slog.LevelWarn,
 		"idempotency: storing the response failed; delivering it and retrying the store in the background while the claim is kept",
 		slog.String("key", c.Key), slog.String("trace_id", httpx.TraceID(r.Context())),
 		slog.Int("status", rec.Status), slog.Any("error", err))
-	pending := *rec
-	pending.Body = append([]byte(nil), rec.Body...) // rec's buffer is pooled
-	pending.Header = rec.Header.Clone()             // rec's map is the recorder's snapshot
-	go m.completeLater(r, c, l, &pending, ok)
+	m.deferCompletion(r, c, l, rec, ok, err)
 	return false
 }
 
-// completeLater retries a failed final write with backoff, for at most
-// ProcessingTTL, while the lease keeps the claim alive. A completed record
-// that keeps failing (a store refusing its size, say) is downgraded to a
-// tombstone after three attempts: "cannot replay" beats "runs again". When
-// time runs out, renewal stops and the claim expires ProcessingTTL later.
-func (m *idempotency) completeLater(r *http.Request, c *claimed, l *lease, rec *Record, ok EventKind) {
-	defer l.stop()
-	deadline := time.Now().Add(m.processingTTL)
-	delay := 50 * time.Millisecond
-	for attempt := 1; time.Now().Before(deadline); attempt++ {
-		time.Sleep(delay)
-		delay = min(delay*2, 2*time.Second)
-		if l.isLost() {
-			break
-		}
-		if attempt == 4 && rec.State == StateCompleted {
-			rec = &Record{State: StateTombstone, Fingerprint: rec.Fingerprint, Fence: rec.Fence,
-				Status: rec.Status, Header: rec.Header, BodySize: int64(len(rec.Body)),
-				BodySHA256: sha256.Sum256(rec.Body), ExpiresAt: rec.ExpiresAt}
-			ok = EventTombstoned
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), m.storeTimeout)
-		err := m.store.Complete(ctx, c.Key, c.Token, rec, m.completedTTL)
-		cancel()
-		switch {
-		case err == nil:
-			m.emit(Event{Kind: ok, Request: r, Key: c.Key, Status: rec.Status})
-			m.log.LogAttrs(context.Background(), slog.LevelInfo, "idempotency: record stored after an earlier failure",
-				slog.String("key", c.Key), slog.String("state", rec.State.String()), slog.Int("attempts", attempt+1))
-			return
-		case errors.Is(err, ErrLeaseLost):
-			m.emit(Event{Kind: EventLeaseLost, Request: r, Key: c.Key, Status: rec.Status, Err: err})
-			return
-		}
+// unwritten releases the claim of a handler that wrote no response: the
+// empty 200 net/http sends for it is delivered, not stored. Such a handler
+// nearly always failed in a way its framework answers outside the
+// middleware (echo's and gin's error handlers), and storing the empty 200
+// would replay a failure as success for CompletedTTL.
+func (m *idempotency) unwritten(r *http.Request, c *claimed, elapsed time.Duration) {
+	route := c.req.Pattern
+	if route == "" {
+		route = r.Pattern
 	}
-	m.log.LogAttrs(context.Background(), slog.LevelError,
-		"idempotency: the response could not be stored; the claim expires after ProcessingTTL and a retry may then run the handler again",
-		slog.String("key", c.Key))
+	if route == "" {
+		route = r.URL.Path
+	}
+	m.emit(Event{Kind: EventUnwritten, Request: r, Key: c.Key, Status: http.StatusOK, Duration: elapsed})
+	m.log.LogAttrs(r.Context(), slog.LevelWarn,
+		"idempotency: the handler wrote no response; its empty 200 is delivered but not stored and the key is released "+
+			"(set IdempotencyConfig.StoreUnwritten to store it)",
+		slog.String("route", route), slog.String("method", r.Method), slog.String("key", c.Key),
+		slog.String("trace_id", httpx.TraceID(r.Context())))
+	m.release(r, c, "handler wrote no response", http.StatusOK, elapsed)
 }
 
 // release deletes the claim so that a retry runs the handler again.

@@ -33,6 +33,13 @@ type lease struct {
 	lastOK   time.Time
 	done     bool
 	lost     bool
+	// finishing is set once the handler has returned and its final record
+	// is being written. A renewal that then finds the record no longer
+	// processing proves nothing: the completion may have landed on a
+	// server that had not answered yet. Only the completion's own answer
+	// (Store.Complete, which accepts the same owner's record again) says
+	// whether the lease was lost, so the renewal stops quietly.
+	finishing bool
 }
 
 // startLease starts renewing the claim c holds, in c.renewal (zero-valued),
@@ -75,6 +82,9 @@ func (l *lease) renew() {
 	case err == nil:
 		l.lastOK = now
 		l.due = now.Add(m.renewEvery)
+	case l.finishing && (errors.Is(err, ErrLeaseLost) || now.Sub(l.lastOK) >= m.processingTTL):
+		// Nothing left to renew: the completion decides and reports.
+		l.due = now.Add(m.processingTTL)
 	case errors.Is(err, ErrLeaseLost):
 		l.loseLocked(err)
 	case now.Sub(l.lastOK) >= m.processingTTL:
@@ -113,4 +123,21 @@ func (l *lease) isLost() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.lost
+}
+
+// finish marks the handler as returned: the final record is being written
+// (see lease.finishing).
+func (l *lease) finish() {
+	l.mu.Lock()
+	l.finishing = true
+	l.mu.Unlock()
+}
+
+// honoured reports whether the claim can still be held at now: it was not
+// lost, and the last successful renewal (or the claim itself) is less than
+// ProcessingTTL old, so the store cannot have expired it yet.
+func (l *lease) honoured(now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return !l.lost && now.Sub(l.lastOK) < l.m.processingTTL
 }
