@@ -20,7 +20,10 @@ const maxRetryDrain = 64 << 10
 // Retry-After honoured and capped, polling while the server reports the
 // request as processing, a per-host retry budget, exact body replay, and a
 // [*RetryError] when it gives up. Context cancellation and deadlines cut every
-// wait short and are returned as the context's error.
+// wait short and are returned as the context's error. When the next wait
+// would end after the context's deadline, the transport gives up at once
+// with a *RetryError that matches both [ErrRetryAfterDeadline] and
+// context.DeadlineExceeded.
 //
 // The transport never modifies the caller's request; every attempt is a
 // clone. Its CloseIdleConnections method calls base's, so
@@ -122,7 +125,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 				if fromHeader {
 					what = "Retry-After"
 				}
-				stop = fmt.Errorf("%w: %s %v but %v left", ErrRetryAfterDeadline, what, delay, dl.Sub(now).Round(time.Millisecond))
+				stop = &deadlineReason{what: what, wait: delay, left: dl.Sub(now).Round(time.Millisecond)}
 			} else if d == Retry && !t.budget.withdraw(host, now) {
 				stop = fmt.Errorf("%w for host %s", ErrRetryBudgetExhausted, host)
 			}
