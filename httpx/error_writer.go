@@ -51,8 +51,11 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 //     "application/problem+json" when the request's Accept header names
 //     application/problem+json explicitly with a quality at least that of
 //     application/json (wildcards do not count). Vary: Accept is added
-//     unless negotiation is disabled. A Content-Length set by the handler is
-//     removed; other headers it set are kept.
+//     unless negotiation is disabled. A Content-Length already in w's
+//     header map is removed; Write keeps the other headers in it.
+//     [HandlerFunc], [ErrorWriter.Handler] and middleware.Recover first put
+//     back the headers from before the handler ran (see [HeaderSnapshot]),
+//     so a failed handler's headers never reach its error answer.
 //   - One log record: level Error for 5xx, Info for 499 (the client went
 //     away), Debug for other 4xx; attributes trace_id, method, path,
 //     status, code and error (the error value, whose text is the full
@@ -125,12 +128,12 @@ func (ew *ErrorWriter) Write(w http.ResponseWriter, r *http.Request, err error) 
 	}
 }
 
-// Handler adapts f to an http.Handler that answers f's error with ew.
+// Handler adapts f to an http.Handler that answers f's error with ew. As
+// with [HandlerFunc], the error answer carries the headers from before f
+// ran, not the ones f set.
 func (ew *ErrorWriter) Handler(f HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := f(w, r); err != nil {
-			ew.Write(w, r, err)
-		}
+		serveErrorFunc(ew, f, w, r)
 	})
 }
 

@@ -63,6 +63,13 @@ func Recover(next http.Handler) http.Handler {
 // passes the handler a pass-through [recorder.Recorder] that captures no
 // body (all optional interfaces keep working through it).
 //
+// The 500 answer carries the headers the response had when Recover was
+// called (those outer middleware set, such as CORS headers and the request
+// id, with their values from then) plus the error writer's own; none of the
+// headers the panicking handler set, such as a Content-Encoding that would
+// make the body unreadable or a Cache-Control that would let a cache keep
+// it (see [httpx.HeaderSnapshot]).
+//
 // Put RequestID before Recover so that the answer and the log carry the
 // request's id.
 func RecoverWith(opts ...RecoverOption) func(http.Handler) http.Handler {
@@ -78,6 +85,8 @@ func RecoverWith(opts ...RecoverOption) func(http.Handler) http.Handler {
 	ew.Logger = slog.New(slog.DiscardHandler) // the panic is logged once, below
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var saved httpx.HeaderSnapshot // the headers outer middleware set
+			saved.Save(w.Header())
 			rec := recorder.New(w, recorder.WithCaptureLimit(0), recorder.WithMethod(r.Method))
 			defer rec.Release()
 			defer func() {
@@ -103,6 +112,7 @@ func RecoverWith(opts ...RecoverOption) func(http.Handler) http.Handler {
 				if started {
 					panic(http.ErrAbortHandler)
 				}
+				saved.Restore(rec.Header())
 				ew.Write(rec, r, errs.ErrInternal.Wrap(panicError{v}))
 			}()
 			next.ServeHTTP(rec, r)
