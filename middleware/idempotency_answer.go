@@ -127,11 +127,14 @@ func (m *idempotency) inProgressAnswer(w http.ResponseWriter, r *http.Request) {
 
 // tombstoneAnswer answers a retry of a request whose response could not be
 // stored: 303 See Other to its Location when it had one (the resource it
-// created), else 409 RESPONSE_NOT_REPLAYABLE. The handler never runs again.
+// created), else 409 RESPONSE_NOT_REPLAYABLE. Both carry
+// Idempotent-Replayed: true, since they answer for the first execution.
+// The handler never runs again.
 func (m *idempotency) tombstoneAnswer(w http.ResponseWriter, r *http.Request, rec *Record) {
+	h := w.Header()
+	h[headerReplayed] = []string{"true"} // the name is canonical
 	if loc := rec.Header.Get("Location"); loc != "" && rec.Status >= 200 && rec.Status < 300 {
-		w.Header().Set("Location", loc)
-		w.Header().Set(headerReplayed, "true")
+		h.Set("Location", loc)
 		w.WriteHeader(http.StatusSeeOther)
 		return
 	}
