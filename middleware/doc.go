@@ -33,7 +33,8 @@
 //	status not stored (5xx, 408, 429, policy)
 //	or handler panicked                        -> claim released, a retry runs again
 //	2xx streamed, hijacked or too large        -> tombstone: a retry gets 303 to its
-//	                                              Location or 409 RESPONSE_NOT_REPLAYABLE
+//	                                              Location or 409 RESPONSE_NOT_REPLAYABLE,
+//	                                              Idempotent-Replayed: true
 //	storing failed after the handler ran       -> response delivered, claim kept and
 //	                                              the record written once the store is back
 //	scope over its quota                       -> 429 IDEMPOTENCY_QUOTA_EXCEEDED
@@ -46,10 +47,13 @@
 //
 // Keys are 1 to 255 printable ASCII bytes; the IETF draft's quoted form
 // "abc" is the same key as abc (see [ParseKey]). The stored key is
-// KeyPrefix + SHA-256(scope, key): set [IdempotencyConfig.Scope] to the
-// authenticated principal so one tenant can never read or block another's
-// key. The fingerprint is SHA-256 over the method, path, raw query, scope
-// and body (up to MaxBodyBytes).
+// KeyPrefix + the unpadded base64url of the first 128 bits of SHA-256 over
+// the length-prefixed scope and key, 22 characters after the prefix (a
+// [Quota] puts the scope's hash tag between them; see docs/idempotency.md).
+// Set [IdempotencyConfig.Scope] to the authenticated principal so one
+// tenant can never read or block another's key. The fingerprint is
+// SHA-256 over the method, path, raw query, scope and body (up to
+// MaxBodyBytes).
 //
 // # Leases
 //
