@@ -18,7 +18,8 @@ const (
 // maxBudgetHosts bounds the per-host table of a transport.
 const maxBudgetHosts = 1024
 
-// RetryBudget limits how much extra load retries add, per host (the// "host:port" of the request URL). It is a token bucket: every first attempt
+// RetryBudget limits how much extra load retries add, per host (the
+// "host:port" of the request URL). It is a token bucket: every first attempt
 // of a request deposits Ratio tokens, time deposits MinPerSecond tokens per
 // second, the bucket holds at most Burst tokens (and starts full), and every
 // retry takes one token. When the bucket is empty the transport gives up

@@ -43,6 +43,9 @@ type idempotency struct {
 	completedTTL   time.Duration
 	renewEvery     time.Duration
 	skip           map[string]struct{}
+	skipFunc       func(*http.Request) bool
+	requireKey     bool
+	validateKey    func(string) error
 	methods        []string
 	scope          func(*http.Request) string
 	storeTimeout   time.Duration
@@ -56,8 +59,9 @@ type idempotency struct {
 	log            *slog.Logger
 	onEvent        func(Event)
 	writeError     func(http.ResponseWriter, *http.Request, error)
-	inProcess      bool         // the store never blocks: no per-call timeouts
-	mem            *MemoryStore // the store, when it is a MemoryStore without a quota: claims complete by slot
+	writeLogged    func(http.ResponseWriter, *http.Request, error) // for errors the middleware has logged itself
+	inProcess      bool                                            // the store never blocks: no per-call timeouts
+	mem            *MemoryStore                                    // the store, when it is a MemoryStore without a quota: claims complete by slot
 	cache          *ReplayCache
 	wait           waiting // wait-and-replay policy (wait.go)
 	quota          Quota   // per-scope limits (quota.go); store is then bound to it
@@ -96,6 +100,7 @@ func newIdempotency(cfg IdempotencyConfig) *idempotency {
 	m.pending.maxCount = cmp(cfg.MaxPendingCompletions, def.MaxPendingCompletions)
 	m.pending.maxBytes = cmp(cfg.MaxPendingCompletionBytes, def.MaxPendingCompletionBytes)
 	m.storeUnwritten = cfg.StoreUnwritten
+	m.skipFunc, m.requireKey, m.validateKey = cfg.Skip, cfg.RequireKey, cfg.KeyValidator
 	m.store = m.withQuota(cfg.Store)
 	m.renewEvery = m.processingTTL / 3
 	m.leases.init(m.renewEvery)
@@ -109,7 +114,11 @@ func newIdempotency(cfg IdempotencyConfig) *idempotency {
 		m.log = slog.Default()
 	}
 	if m.writeError == nil {
-		m.writeError = httpx.WriteError
+		m.writeError = (&httpx.ErrorWriter{Logger: m.log}).Write
+		quiet := &httpx.ErrorWriter{Logger: slog.New(slog.DiscardHandler)}
+		m.writeLogged = quiet.Write
+	} else {
+		m.writeLogged = m.writeError
 	}
 	retryAfter := cmp(cfg.RetryAfter, def.RetryAfter)
 	m.retryAfter = strconv.FormatInt(int64((retryAfter+time.Second-1)/time.Second), 10)
@@ -155,6 +164,11 @@ func (h *idempotencyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	raw, found, err := m.rawKey(r)
 	if !found {
+		if m.requireKey {
+			m.emit(Event{Kind: EventInvalidKey, Request: r, Err: ErrIdempotencyKeyRequired})
+			m.writeError(w, r, errs.WithDetails(ErrIdempotencyKeyRequired, "header", m.headers[0]))
+			return
+		}
 		h.next.ServeHTTP(w, r)
 		return
 	}
@@ -162,9 +176,16 @@ func (h *idempotencyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		key, err = ParseKey(raw)
 	}
+	if err == nil && m.validateKey != nil {
+		err = m.validateKey(key)
+	}
 	if err != nil {
 		m.emit(Event{Kind: EventInvalidKey, Request: r, Err: err})
-		m.writeError(w, r, errs.WithDetails(ErrInvalidIdempotencyKey, "reason", err.Error()))
+		answer := ErrInvalidIdempotencyKey
+		if err == errKeyMultiple {
+			answer = errKeyHeaderTwice
+		}
+		m.writeError(w, r, errs.WithDetails(answer, "reason", err.Error()))
 		return
 	}
 
@@ -224,9 +245,7 @@ func (h *idempotencyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.next.ServeHTTP(w, withBody(r, r.Context(), p.body(), nil))
 			return
 		}
-		// The error writer logs the 503 with the error chain and trace id.
-		w.Header().Set("Retry-After", m.retryAfter)
-		m.writeError(w, r, errs.ErrServiceUnavailable.Wrap(err))
+		m.unavailable(w, r, skey, "idempotency store unavailable: answering 503", err)
 		return
 	}
 	if existing != nil {
@@ -280,7 +299,8 @@ func (c *claimed) request(r *http.Request, p *requestPrint) *http.Request {
 	return &c.req
 }
 
-// applies reports whether the request's method and path are covered.
+// applies reports whether the request is covered: its method, its path
+// and the Skip predicate.
 func (m *idempotency) applies(r *http.Request) bool {
 	covered := false
 	for _, meth := range m.methods {
@@ -297,7 +317,7 @@ func (m *idempotency) applies(r *http.Request) bool {
 			return false
 		}
 	}
-	return true
+	return m.skipFunc == nil || !m.skipFunc(r)
 }
 
 // rawKey returns the first configured key header present. More than one
@@ -329,6 +349,18 @@ func (m *idempotency) bodyError(w http.ResponseWriter, r *http.Request, err erro
 	default:
 		m.writeError(w, r, ErrBadRequestBody.Wrap(err))
 	}
+}
+
+// unavailable answers 503 SERVICE_UNAVAILABLE with Retry-After for a store
+// that failed with err, after one Warn log line msg (the runbook's "store
+// unavailable: answering 503"): the default error writer does not log it
+// again at Error.
+func (m *idempotency) unavailable(w http.ResponseWriter, r *http.Request, skey, msg string, err error) {
+	m.log.LogAttrs(r.Context(), slog.LevelWarn, msg,
+		slog.String("key", skey), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.String("trace_id", httpx.TraceID(r.Context())), slog.Any("error", err))
+	w.Header().Set("Retry-After", m.retryAfter)
+	m.writeLogged(w, r, errs.ErrServiceUnavailable.Wrap(err))
 }
 
 func (m *idempotency) emit(e Event) {

@@ -12,8 +12,9 @@ import (
 
 // Response headers of the idempotency contract.
 const (
-	// HeaderReplayed is set to "true" on a replayed response.
-	HeaderReplayed = headerReplayed
+	// HeaderReplayed is set to "true" on a replayed response and on the
+	// answer to a retry whose response could not be stored (303, 409).
+	HeaderReplayed = "Idempotent-Replayed"
 	// HeaderExpires carries, as an HTTP-date, when the record behind the
 	// answer expires: until then the key cannot be used for another request.
 	HeaderExpires = "Idempotency-Expires"

@@ -12,7 +12,7 @@ const (
 	HeaderIdempotencyKey = "Idempotency-Key"
 	// HeaderXIdempotencyKey is the legacy request header, accepted too.
 	HeaderXIdempotencyKey = "X-Idempotency-Key"
-	// headerReplayed marks a replayed response.
+	// headerReplayed marks a replayed response (see HeaderReplayed).
 	headerReplayed = "Idempotent-Replayed"
 )
 
@@ -61,6 +61,24 @@ type IdempotencyConfig struct {
 	CompletedTTL time.Duration
 	// SkipPaths are request paths (exact match) the middleware ignores.
 	SkipPaths []string
+	// Skip, when set, is asked for every request the middleware would
+	// cover (its method is in Methods, its path is not in SkipPaths): true
+	// passes the request to the handler untouched, with zero store calls,
+	// as for a request without a key. Use it for what an exact path cannot
+	// say: a path prefix, a header, an internal caller. Default: none.
+	Skip func(*http.Request) bool
+	// RequireKey answers a covered request that carries no key with 400
+	// IDEMPOTENCY_KEY_REQUIRED ([ErrIdempotencyKeyRequired]) instead of
+	// running the handler unprotected. Use it on routes whose clients must
+	// always send a key (payments); wrap only those routes in a middleware
+	// with RequireKey set. Default false: a request without a key runs the
+	// handler, unprotected.
+	RequireKey bool
+	// KeyValidator, when set, checks every well-formed key (after
+	// [ParseKey], before any store call); an error is answered 400
+	// INVALID_IDEMPOTENCY_KEY with the error's text as details.reason, so
+	// keep it free of secrets. [UUIDKey] accepts only UUIDs. Default: none.
+	KeyValidator func(key string) error
 	// Methods are the methods the middleware applies to.
 	// Default POST, PUT, PATCH, DELETE.
 	Methods []string
@@ -151,7 +169,8 @@ type IdempotencyConfig struct {
 	// 200.
 	StoreUnwritten bool
 	// ErrorHandler writes the middleware's error answers (400, 413, 422,
-	// 503, 409). Default httpx.WriteError.
+	// 503, 409). Default: an [httpx.ErrorWriter] logging to Logger (a store
+	// outage's 503 is logged once, at Warn, by the middleware itself).
 	ErrorHandler func(http.ResponseWriter, *http.Request, error)
 }
 

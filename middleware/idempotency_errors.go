@@ -8,10 +8,11 @@ import (
 
 // Codes of the answers the idempotency middleware writes itself.
 const (
-	CodeInvalidIdempotencyKey = "INVALID_IDEMPOTENCY_KEY"
-	CodeIdempotencyKeyReused  = "IDEMPOTENCY_KEY_REUSED"
-	CodeRequestInProgress     = "REQUEST_IN_PROGRESS"
-	CodeBadRequestBody        = "BAD_REQUEST_BODY"
+	CodeInvalidIdempotencyKey  = "INVALID_IDEMPOTENCY_KEY"
+	CodeIdempotencyKeyReused   = "IDEMPOTENCY_KEY_REUSED"
+	CodeRequestInProgress      = "REQUEST_IN_PROGRESS"
+	CodeBadRequestBody         = "BAD_REQUEST_BODY"
+	CodeIdempotencyKeyRequired = "IDEMPOTENCY_KEY_REQUIRED"
 )
 
 // Errors the idempotency middleware answers with. Each is an [*errs.Error],
@@ -23,6 +24,15 @@ var (
 	// space, a malformed quoted string, or the header sent twice.
 	ErrInvalidIdempotencyKey = errs.New(http.StatusBadRequest, CodeInvalidIdempotencyKey,
 		"Idempotency key must be 1 to 255 printable ASCII characters")
+	// ErrIdempotencyKeyRequired is 400 IDEMPOTENCY_KEY_REQUIRED: the route
+	// requires a key ([IdempotencyConfig.RequireKey]) and the request
+	// carries none. details.header names the header to send.
+	ErrIdempotencyKeyRequired = errs.New(http.StatusBadRequest, CodeIdempotencyKeyRequired,
+		"This request requires an idempotency key")
+	// errKeyHeaderTwice is ErrInvalidIdempotencyKey (it matches it with
+	// errors.Is) with the message that fits a key header sent twice.
+	errKeyHeaderTwice = errs.New(http.StatusBadRequest, CodeInvalidIdempotencyKey,
+		"Send the idempotency key header once, with one value")
 	// ErrIdempotencyKeyReused is 422 IDEMPOTENCY_KEY_REUSED: the key was
 	// used before with a different method, path, query or body.
 	ErrIdempotencyKeyReused = errs.New(http.StatusUnprocessableEntity, CodeIdempotencyKeyReused,

@@ -99,3 +99,30 @@ func appendStorageKey(dst []byte, prefix, scope, key string) []byte {
 	dst = append(dst, prefix...)
 	return base64.RawURLEncoding.AppendEncode(dst, sum[:16])
 }
+
+// errKeyNotUUID is UUIDKey's answer to a key that is not a UUID.
+var errKeyNotUUID = errors.New("key is not a UUID (8-4-4-4-12 hexadecimal digits)")
+
+// UUIDKey is a [IdempotencyConfig.KeyValidator] that accepts only UUIDs in
+// their canonical text form, 8-4-4-4-12 hexadecimal digits in either case
+// (e.g. 3f2b8c1e-9d4a-4e7b-b1c2-5a6d7e8f9a0b), as Stripe's and most SDKs'
+// generated keys are. Any version is accepted.
+func UUIDKey(key string) error {
+	if len(key) != 36 {
+		return errKeyNotUUID
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return errKeyNotUUID
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return errKeyNotUUID
+			}
+		}
+	}
+	return nil
+}

@@ -36,6 +36,9 @@ type Policy struct {
 	ResponseHeaders map[string]string `json:"response_headers"`
 	// Scoped reports whether keys are namespaced per caller.
 	Scoped bool `json:"scoped"`
+	// RequireKey reports whether a request without a key is refused (400
+	// IDEMPOTENCY_KEY_REQUIRED) rather than run unprotected.
+	RequireKey bool `json:"require_key"`
 	// QuotaMaxInFlight is the most keys one scope may have in progress at
 	// once; 0 means unlimited (see [Quota]).
 	QuotaMaxInFlight int `json:"quota_max_in_flight"`
@@ -60,11 +63,12 @@ func IdempotencyPolicy(cfg IdempotencyConfig) Policy {
 		InProgressStatus:     http.StatusAccepted,
 		NotReplayable:        "303 See Other to the original Location, else 409 " + CodeResponseNotReplayable,
 		ResponseHeaders: map[string]string{
-			headerReplayed: "true on a replayed answer",
+			HeaderReplayed: "true on a replayed answer and on the answer to a retry whose response could not be stored",
 			HeaderExpires:  "when the key's record expires (HTTP-date)",
 			"Retry-After":  "on in-progress, quota (429) and outage answers",
 		},
 		Scoped:              m.scope != nil,
+		RequireKey:          m.requireKey,
 		QuotaMaxInFlight:    m.quota.MaxInFlight,
 		QuotaMaxStoredBytes: m.quota.MaxStoredBytes,
 	}

@@ -8,9 +8,6 @@ import (
 	"strconv"
 	"sync"
 	"time"
-
-	"github.com/idemkit/idemkit/errs"
-	"github.com/idemkit/idemkit/httpx"
 )
 
 // DefaultMaxWait is the default of [IdempotencyConfig.MaxWait].
@@ -138,10 +135,7 @@ func (h *idempotencyHandler) await(w http.ResponseWriter, r *http.Request, rec *
 			stop()
 			m.emit(Event{Kind: EventWaited, Request: r, Key: d.skey, Duration: time.Since(start), Err: err})
 			m.emit(Event{Kind: EventStoreError, Request: r, Key: d.skey, Err: err})
-			m.log.LogAttrs(r.Context(), slog.LevelWarn, "idempotency store unavailable while a duplicate waited: answering 503",
-				slog.String("key", d.skey), slog.String("trace_id", httpx.TraceID(r.Context())), slog.Any("error", err))
-			w.Header().Set("Retry-After", m.retryAfter)
-			m.writeError(w, r, errs.ErrServiceUnavailable.Wrap(err))
+			m.unavailable(w, r, d.skey, "idempotency store unavailable while a duplicate waited: answering 503", err)
 			return true
 		case existing == nil: // the first released its claim: take over
 			stop()
