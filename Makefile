@@ -6,9 +6,11 @@ ENSURE      := scripts/ensure-tool.sh
 
 .PHONY: run test vet lint test-go fuzz bench bench-go bench-load clean
 
-## run: start the booking demo on :8080 (in-memory store, or Valkey when VALKEY_ADDR is set)
+## run: start the booking demo on :8080 (in-memory store, or Valkey when VALKEY_ADDR is set).
+## The demo is built, then exec'd, so that SIGINT and SIGTERM reach it (not `go run`) and it drains gracefully.
+RUNBIN := $(CURDIR)/bin/booking
 run:
-	cd examples && $(GO) run ./booking
+	@cd examples && $(GO) build -o $(RUNBIN) ./booking && exec $(RUNBIN)
 
 ## test: find (or install) valkey-server, then vet, staticcheck, race tests of both modules, a short fuzz pass
 test:
