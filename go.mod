@@ -1,6 +1,6 @@
 module github.com/idemkit/idemkit
 
-go 1.26
+go 1.25.0
 
 require github.com/valkey-io/valkey-go v1.0.79
 
