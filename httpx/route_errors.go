@@ -11,7 +11,8 @@ import (
 // NOT_FOUND, and a path matched for other methods only is 405
 // METHOD_NOT_ALLOWED with the mux's Allow header, instead of
 // http.ServeMux's plain-text "404 page not found". Everything else,
-// redirects included, is the mux's as it is. Errors are written with
+// redirects included, is the mux's as it is. Headers set in front of it
+// (a request id, CORS) stay on the error answers. Errors are written with
 // [WriteError]; use [ErrorWriter.RouteErrors] for a configured writer.
 //
 //	mux := http.NewServeMux()
@@ -30,7 +31,9 @@ func (ew *ErrorWriter) RouteErrors(mux *http.ServeMux) http.Handler {
 			return
 		}
 		// No pattern matched: the mux answers 404, or 405 with Allow.
-		mux.ServeHTTP(&routeErrorWriter{ResponseWriter: w, r: r, ew: ew}, r)
+		rw := &routeErrorWriter{ResponseWriter: w, r: r, ew: ew}
+		rw.saved.Save(w.Header())
+		mux.ServeHTTP(rw, r)
 	})
 }
 
@@ -40,6 +43,7 @@ type routeErrorWriter struct {
 	http.ResponseWriter
 	r        *http.Request
 	ew       *ErrorWriter
+	saved    HeaderSnapshot // the headers outer middleware set
 	answered bool
 }
 
@@ -57,7 +61,7 @@ func (w *routeErrorWriter) WriteHeader(code int) {
 	w.answered = true
 	h := w.Header()
 	allow := h.Values("Allow")
-	clear(h) // http.Error's Content-Type and X-Content-Type-Options
+	w.saved.Restore(h) // drops http.Error's Content-Type and X-Content-Type-Options
 	if len(allow) > 0 {
 		h["Allow"] = allow
 	}

@@ -24,7 +24,11 @@ func TestRouteErrors(t *testing.T) {
 		http.Error(w, "no such booking", http.StatusNotFound) // the handler's own 404 is its own
 	})
 	mux.HandleFunc("GET /tree/", func(w http.ResponseWriter, r *http.Request) {})
-	srv := httptest.NewServer(httpx.RouteErrors(mux))
+	routes := httpx.RouteErrors(mux)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Request-Id", "req-1") // outer middleware's header stays
+		routes.ServeHTTP(w, r)
+	}))
 	defer srv.Close()
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
@@ -64,6 +68,12 @@ func TestRouteErrors(t *testing.T) {
 					t.Errorf("body = %q, want %q", b, tt.body)
 				}
 				return
+			}
+			if got := resp.Header.Get("X-Request-Id"); got != "req-1" {
+				t.Errorf("X-Request-Id = %q, want the outer middleware's req-1", got)
+			}
+			if got := resp.Header.Get("X-Content-Type-Options"); got != "" {
+				t.Errorf("X-Content-Type-Options = %q, want none (it came with the mux's plain text)", got)
 			}
 			var e httpx.ErrorResponse
 			if err := json.Unmarshal(b, &e); err != nil || e.Error != tt.code {

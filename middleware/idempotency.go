@@ -176,15 +176,17 @@ func (h *idempotencyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		key, err = ParseKey(raw)
 	}
+	answer := ErrInvalidIdempotencyKey
+	if err == errKeyMultiple {
+		answer = errKeyHeaderTwice
+	}
 	if err == nil && m.validateKey != nil {
-		err = m.validateKey(key)
+		if err = m.validateKey(key); err != nil {
+			answer = errKeyRejected
+		}
 	}
 	if err != nil {
 		m.emit(Event{Kind: EventInvalidKey, Request: r, Err: err})
-		answer := ErrInvalidIdempotencyKey
-		if err == errKeyMultiple {
-			answer = errKeyHeaderTwice
-		}
 		m.writeError(w, r, errs.WithDetails(answer, "reason", err.Error()))
 		return
 	}

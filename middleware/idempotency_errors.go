@@ -33,6 +33,10 @@ var (
 	// errors.Is) with the message that fits a key header sent twice.
 	errKeyHeaderTwice = errs.New(http.StatusBadRequest, CodeInvalidIdempotencyKey,
 		"Send the idempotency key header once, with one value")
+	// errKeyRejected is ErrInvalidIdempotencyKey (it matches it with
+	// errors.Is) for a well-formed key that KeyValidator refused.
+	errKeyRejected = errs.New(http.StatusBadRequest, CodeInvalidIdempotencyKey,
+		"Idempotency key is not in the format this endpoint accepts")
 	// ErrIdempotencyKeyReused is 422 IDEMPOTENCY_KEY_REUSED: the key was
 	// used before with a different method, path, query or body.
 	ErrIdempotencyKeyReused = errs.New(http.StatusUnprocessableEntity, CodeIdempotencyKeyReused,
