@@ -51,7 +51,8 @@ func newHandler(store middleware.Store) http.Handler {
 
 	mux := http.NewServeMux()
 	mux.Handle("POST /orders", idempotent(httpx.HandlerFunc(shop.createOrder)))
-	return middleware.RequestID(middleware.Recover(mux))
+	// RouteErrors answers the mux's own 404 and 405 in the standard body too.
+	return middleware.RequestID(middleware.Recover(httpx.RouteErrors(mux)))
 }
 
 // shop is a tiny in-memory order book.

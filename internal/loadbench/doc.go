@@ -29,7 +29,7 @@
 // wrk table, the same-key bursts, optional CPU profiles) and
 // TestMemoryStoreMillionKeys (the memory store under a million keys).
 //
-//	make bench-load                                  # 5s cells, 1s warm-up, 3 rounds
+//	make bench-load                                  # 4s cells, 1s warm-up, 5 rounds
 //	make bench-load LOADBENCH_ARGS=-test.short       # quick: 2s cells, 1 round
 //
 // or directly, from the repository root:
