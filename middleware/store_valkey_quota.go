@@ -95,17 +95,19 @@ return 0`
 
 	// quotaCompleteLua is completeScript plus accounting: the record
 	// (ARGV[5] its member) leaves the in-flight set and, when ARGV[6] is
-	// "1", its size joins the stored bytes until it expires. With ARGV[7]
-	// "1" (replica acknowledgements) a key that already holds exactly
-	// ARGV[2] answers 2, as completeAckedLua does.
+	// "1", its size joins the stored bytes until it expires. A key that
+	// already holds the same claim's final record (sameFinalLua; its
+	// accounting was done when it was written) answers 1, or with ARGV[7]
+	// "1" (replica acknowledgements) writes it again for WAIT to cover and
+	// answers 2, as completeAckedLua does.
 	quotaCompleteLua = quotaLua + `
 local p = ARGV[1]
 if redis.call('GETRANGE', KEYS[1], 0, #p - 1) ~= p then
-  if ARGV[7] == '1' and redis.call('GET', KEYS[1]) == ARGV[2] then
-    redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
-    return 2
-  end
-  return 0
+` + sameFinalLua + `
+  if not same then return 0 end
+  if ARGV[7] ~= '1' then return 1 end
+  redis.call('SET', KEYS[1], redis.call('GET', KEYS[1]), 'KEEPTTL')
+  return 2
 end
 local ttl = tonumber(ARGV[3])
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl)
