@@ -1,12 +1,14 @@
-// Command echo shows idemkit on echo v4: RequestID, Recover and Idempotency
-// through echo.WrapMiddleware, errors answered in idemkit's standard body,
-// and a domain error registered once with errs.
+// Command echo shows idemkit on echo v4 through the idemecho adapter
+// (contrib/echo): RequestID, Recover and Idempotency as echo middleware,
+// every error — a handler's returned error and echo's own 404 and 405 — in
+// idemkit's standard body, and a domain error registered once with errs.
 //
 // One rule matters with echo: an echo handler returns its error and echo
 // writes it after the middleware chain has returned — too late for the
 // idempotency middleware, which must see the final answer to decide whether
-// to store it. writeErrors, installed inside the wrapped middleware, writes
-// the error there instead.
+// to store it. idemecho.Middleware answers the returned error inside the
+// middleware's boundary, so a failure is answered with its own status and
+// is never stored or replayed as a success.
 //
 //	cd examples && go run ./echo                     # in-memory store
 //	VALKEY_ADDR=localhost:6379 go run ./echo         # Valkey store
@@ -32,6 +34,7 @@ import (
 	"syscall"
 	"time"
 
+	idemecho "github.com/idemkit/idemkit/contrib/echo"
 	"github.com/idemkit/idemkit/errs"
 	"github.com/idemkit/idemkit/httpx"
 	"github.com/idemkit/idemkit/middleware"
@@ -55,33 +58,10 @@ func newHandler(store middleware.Store) http.Handler {
 
 	e := echo.New()
 	e.HideBanner = true
-	e.HTTPErrorHandler = writeError
-	e.Use(echo.WrapMiddleware(middleware.RequestID), echo.WrapMiddleware(middleware.Recover))
-	e.POST("/orders", shop.createOrder, echo.WrapMiddleware(middleware.Idempotency(cfg)), writeErrors)
+	e.HTTPErrorHandler = idemecho.ErrorHandler()
+	e.Use(idemecho.RequestID(), idemecho.Recover())
+	e.POST("/orders", shop.createOrder, idemecho.Middleware(cfg))
 	return e
-}
-
-// writeErrors writes a handler's error where the middleware around it sees
-// the answer. Install it after (inside) echo.WrapMiddleware(Idempotency).
-func writeErrors(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if err := next(c); err != nil {
-			c.Error(err)
-		}
-		return nil
-	}
-}
-
-// writeError is echo's HTTPErrorHandler: idemkit's standard body for every
-// error, including echo's own (404 for an unknown route, 405, ...).
-func writeError(err error, c echo.Context) {
-	if c.Response().Committed {
-		return
-	}
-	if he, ok := errors.AsType[*echo.HTTPError](err); ok {
-		err = errs.New(he.Code, "", http.StatusText(he.Code)).Wrap(err)
-	}
-	httpx.WriteError(c.Response(), c.Request(), err)
 }
 
 // shop is a tiny in-memory order book.
