@@ -12,24 +12,24 @@ RUNBIN := $(CURDIR)/bin/booking
 run:
 	@cd examples && $(GO) build -o $(RUNBIN) ./booking && exec $(RUNBIN)
 
-## test: find (or install) valkey-server, then vet, staticcheck, race tests of both modules, a short fuzz pass
+## test: find (or install) valkey-server, then vet, staticcheck, race tests of every module, a short fuzz pass
 test:
 	@vs=$$($(ENSURE) valkey-server valkey-server VALKEY_SERVER) || exit 1; \
 	echo "using valkey-server: $$vs ($$($$vs --version | cut -d' ' -f3))"; \
 	VALKEY_SERVER=$$vs IDEMKIT_REQUIRE_VALKEY=1 $(MAKE) --no-print-directory vet lint test-go fuzz
 
+# Every module of the repository: the library, examples/ and each contrib/ module.
+MODULES := . examples $(patsubst %/go.mod,%,$(sort $(wildcard contrib/*/go.mod)))
+
 vet:
-	$(GO) vet ./...
-	cd examples && $(GO) vet ./...
+	@for m in $(MODULES); do echo "go vet ($$m)"; (cd $$m && $(GO) vet ./...) || exit 1; done
 
 lint:
 	@test -z "$$(gofmt -l . | tee /dev/stderr)" || { echo "gofmt: the files above need formatting"; exit 1; }
-	$(STATICCHECK) ./...
-	cd examples && $(STATICCHECK) ./...
+	@for m in $(MODULES); do echo "staticcheck ($$m)"; (cd $$m && $(STATICCHECK) ./...) || exit 1; done
 
 test-go:
-	$(GO) test -race -count=1 ./...
-	cd examples && $(GO) test -race -count=1 ./...
+	@for m in $(MODULES); do echo "go test -race ($$m)"; (cd $$m && $(GO) test -race -count=1 ./...) || exit 1; done
 	@echo "Valkey harness (standalone, 3-master cluster, replica) ran, not skipped:"
 	@$(GO) test -count=1 -v -run '^(TestStandaloneSetGet|TestClusterSetGet|TestReplica)$$' ./internal/valkeytest/ | grep -E '^(--- |ok|FAIL)'
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# fuzz.sh runs every Go fuzz target of both modules for $FUZZTIME each
+# fuzz.sh runs every Go fuzz target of every module for $FUZZTIME each
 # (go test -fuzz takes one target of one package at a time). FUZZTIME is
 # go test's -fuzztime: a count of executions (20000x) by default, because
 # with a duration Go 1.26's fuzzing coordinator can report its own deadline
@@ -17,8 +17,11 @@ run_module() {
       echo "fuzz: $mod $pkg $target ($FUZZTIME)"
       (cd "$mod" && go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg") || exit 1
     done || status=1
-  done < <(grep -rlE '^func Fuzz' --include='*_test.go' "$mod" | grep -v "^$mod/examples/" | sort)
+  done < <(grep -rlE '^func Fuzz' --include='*_test.go' "$mod" | grep -vE "^\./(examples|contrib)/" | sort)
 }
 run_module .
 [ -d examples ] && run_module examples
+for mod in contrib/*; do
+  [ -f "$mod/go.mod" ] && run_module "$mod"
+done
 exit $status
