@@ -31,8 +31,13 @@ func TestIdempotencyValkeyRestart(t *testing.T) {
 		created(&serial)(w, r)
 	}}
 	cfg := middleware.DefaultIdempotencyConfig(middleware.NewValkeyStore(s.Client(t)))
-	cfg.StoreTimeout = 200 * time.Millisecond
-	cfg.ProcessingTTL = 2 * time.Second
+	// Neither may run out on a busy machine: a store call that answers late
+	// would be a 503 before the crash, and the in-flight request's claim
+	// must outlive the outage and the restart (nothing here waits for it to
+	// expire). A stopped server refuses connections at once, so the outage
+	// costs no store timeouts.
+	cfg.StoreTimeout = 5 * time.Second
+	cfg.ProcessingTTL = 30 * time.Second
 	mw := middleware.Idempotency(cfg)(h)
 
 	done := make([]string, 20)
@@ -74,7 +79,7 @@ func TestIdempotencyValkeyRestart(t *testing.T) {
 	// the dead connection's EOF (a 503) before it reconnects: wait for a
 	// run of answers from the restarted server.
 	streak := 0
-	eventually(t, 5*time.Second, "service back after restart", func() bool {
+	eventually(t, patience, "service back after restart", func() bool {
 		if do(t, mw, "POST", "/orders", done[0], "{}").status == http.StatusCreated {
 			streak++
 		} else {
@@ -96,7 +101,7 @@ func TestIdempotencyValkeyRestart(t *testing.T) {
 	// was persisted and kept alive, and the record is written in the
 	// background once Valkey is back: its retry gets "processing" until
 	// then and the replay after — never a second run.
-	eventually(t, 5*time.Second, "in-flight request's record written after the restart", func() bool {
+	eventually(t, patience, "in-flight request's record written after the restart", func() bool {
 		got := do(t, mw, "POST", "/slow", slowKey, "{}")
 		if got.status != http.StatusAccepted && got.header.Get("Idempotent-Replayed") != "true" {
 			t.Fatalf("retry of the in-flight request = %d, want 202 or a replay", got.status)
@@ -115,7 +120,9 @@ func TestIdempotencyValkeyPaused(t *testing.T) {
 	var serial atomic.Int64
 	h := &countingHandler{respond: created(&serial)}
 	cfg := middleware.DefaultIdempotencyConfig(middleware.NewValkeyStore(s.Client(t)))
-	cfg.StoreTimeout = 150 * time.Millisecond
+	// Short, so that the paused requests below are quick to answer; long
+	// enough that a running server answers in time on a busy machine.
+	cfg.StoreTimeout = 500 * time.Millisecond
 	mw := middleware.Idempotency(cfg)(h)
 	if got := do(t, mw, "POST", "/x", newKey(), "{}"); got.status != http.StatusCreated {
 		t.Fatalf("before pause = %d, want 201", got.status)
@@ -128,13 +135,14 @@ func TestIdempotencyValkeyPaused(t *testing.T) {
 		if got.status != http.StatusServiceUnavailable {
 			t.Errorf("paused %d = %d, want 503", i, got.status)
 		}
-		// A generous bound: the point is "answers", not "hangs".
-		if elapsed > 2*time.Second {
-			t.Errorf("paused request took %v, want about the store timeout (150ms)", elapsed)
+		// A sanity bound, 20 × the store timeout: the point is "answers",
+		// not "hangs".
+		if elapsed > 20*cfg.StoreTimeout {
+			t.Errorf("paused request took %v, want about the store timeout (%v)", elapsed, cfg.StoreTimeout)
 		}
 	}
 	s.Resume()
-	eventually(t, 5*time.Second, "service back after SIGCONT", func() bool {
+	eventually(t, patience, "service back after SIGCONT", func() bool {
 		return do(t, mw, "POST", "/x", newKey(), "{}").status == http.StatusCreated
 	})
 	if got := h.calls.Load(); got < 2 {

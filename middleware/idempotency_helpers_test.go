@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -227,16 +228,41 @@ func (e *events) count(k middleware.EventKind) int {
 	return n
 }
 
-// eventually polls cond until it holds or d passes.
+// patience bounds the wait for something that must happen: far beyond
+// what it takes even on a busy machine, so that only an event that never
+// comes fails a test, never a slow scheduler. Tests wait for events, not
+// for a time window; the wait ends as soon as the event is seen.
+const patience = 60 * time.Second
+
+// eventually polls cond until it holds or d passes, sleeping 1ms, 2ms,
+// 4ms ... up to 100ms between tries so that a cond that sends a request
+// does not hammer a busy server.
 func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
+	var bo backoff
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: did not happen within %v", what, d)
 		}
-		time.Sleep(5 * time.Millisecond)
+		bo.wait()
 	}
+}
+
+// backoff paces a retry loop: each wait sleeps about twice as long as the
+// one before, from 1ms up to max (100ms when zero), jittered down to half
+// so that many retrying goroutines spread out instead of arriving together.
+type backoff struct {
+	next, max time.Duration
+}
+
+func (b *backoff) wait() {
+	if b.max <= 0 {
+		b.max = 100 * time.Millisecond
+	}
+	d := min(max(b.next, time.Millisecond), b.max)
+	time.Sleep(d/2 + mrand.N(d/2+1))
+	b.next = 2 * d
 }
 
 // crashAfterClaim lets claims through and drops everything after them, like

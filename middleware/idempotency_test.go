@@ -1,9 +1,11 @@
 package middleware_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -332,25 +334,37 @@ func testConcurrentDuplicates(t *testing.T, b backend) {
 }
 
 func testSlowHandler(t *testing.T, b backend) {
-	started := make(chan struct{})
+	started, release := make(chan struct{}), make(chan struct{})
+	var runs atomic.Int64
 	h := &countingHandler{respond: func(w http.ResponseWriter, r *http.Request) {
-		close(started)
-		time.Sleep(700 * time.Millisecond) // > 2x ProcessingTTL
+		if runs.Add(1) == 1 { // a second run (the failure checked below) answers at once
+			close(started)
+			<-release
+		}
 		w.WriteHeader(http.StatusCreated)
 	}}
 	cfg := middleware.DefaultIdempotencyConfig(b.store)
-	cfg.ProcessingTTL = 300 * time.Millisecond
+	// Renewal every 333ms, and 667ms to spare before the claim would expire:
+	// large next to scheduling delays on a busy machine, small enough to
+	// outlive twice. The store timeout is generous so that a slow renewal
+	// still lands rather than counting as a failed one.
+	cfg.ProcessingTTL = time.Second
+	cfg.StoreTimeout = 10 * time.Second
 	mw := middleware.Idempotency(cfg)(h)
 	key := newKey()
 	done := make(chan result)
 	go func() { done <- do(t, mw, "POST", "/x", key, "") }()
 	<-started
-	for range 12 { // keep retrying past several ProcessingTTLs
+	// Keep retrying while the handler runs past 2.5 × ProcessingTTL.
+	for start := time.Now(); time.Since(start) < 5*cfg.ProcessingTTL/2; {
 		if got := do(t, mw, "POST", "/x", key, ""); got.status != http.StatusAccepted {
-			t.Fatalf("retry while the slow handler runs = %d, want 202", got.status)
+			close(release)
+			<-done
+			t.Fatalf("retry %v after the slow handler started = %d, want 202", time.Since(start), got.status)
 		}
-		time.Sleep(40 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
+	close(release)
 	if first := <-done; first.status != http.StatusCreated {
 		t.Fatalf("first = %d, want 201", first.status)
 	}
@@ -378,7 +392,7 @@ func testCrashedOwner(t *testing.T, b backend) {
 	if got := do(t, mw, "POST", "/orders", key, "{}"); got.status != http.StatusAccepted && got.status != http.StatusCreated {
 		t.Fatalf("retry right after the crash = %d, want 202 (or 201 if already expired)", got.status)
 	}
-	eventually(t, 3*time.Second, "retry runs after ProcessingTTL", func() bool {
+	eventually(t, patience, "retry runs after ProcessingTTL", func() bool {
 		return do(t, mw, "POST", "/orders", key, "{}").status == http.StatusCreated
 	})
 	if got := h.calls.Load(); got != 1 {
@@ -388,8 +402,9 @@ func testCrashedOwner(t *testing.T, b backend) {
 
 func testClientDisconnect(t *testing.T, b backend) {
 	var serial atomic.Int64
-	finished := make(chan struct{})
+	started, finished := make(chan struct{}), make(chan struct{})
 	h := &countingHandler{respond: func(w http.ResponseWriter, r *http.Request) {
+		close(started)
 		<-r.Context().Done() // the client is gone; the work still completes
 		created(&serial)(w, r)
 		close(finished)
@@ -397,14 +412,27 @@ func testClientDisconnect(t *testing.T, b backend) {
 	srv := httptest.NewServer(middleware.Idempotency(middleware.DefaultIdempotencyConfig(b.store))(h))
 	defer srv.Close()
 	key := newKey()
-	client := &http.Client{Timeout: 100 * time.Millisecond}
-	req, _ := http.NewRequest("POST", srv.URL+"/orders", strings.NewReader("{}"))
+	// The client gives up once the handler runs (a client timeout could
+	// also fire before the request reached the handler on a busy machine).
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+"/orders", strings.NewReader("{}"))
 	req.Header.Set("Idempotency-Key", key)
-	if _, err := client.Do(req); err == nil {
-		t.Fatal("request succeeded, want a client timeout")
+	errc := make(chan error, 1)
+	go func() {
+		resp, err := srv.Client().Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		errc <- err
+	}()
+	<-started
+	cancel()
+	if err := <-errc; err == nil {
+		t.Fatal("request succeeded, want the client to have given up")
 	}
 	<-finished
-	eventually(t, 2*time.Second, "replay after disconnect", func() bool {
+	eventually(t, patience, "replay after disconnect", func() bool {
 		got := send(t, srv.Client(), "POST", srv.URL+"/orders", key, "{}")
 		return got.status == http.StatusCreated && got.header.Get("Idempotent-Replayed") == "true"
 	})
@@ -414,31 +442,61 @@ func testClientDisconnect(t *testing.T, b backend) {
 }
 
 func testStoreFailureKeepsClaim(t *testing.T, b backend) {
-	var serial atomic.Int64
-	h := &countingHandler{respond: created(&serial)}
-	var ev events
-	cfg := middleware.DefaultIdempotencyConfig(failingCompleteStore{b.store})
-	cfg.OnEvent = ev.add
-	cfg.ProcessingTTL = 300 * time.Millisecond // bounds the background retries
-	mw := middleware.Idempotency(cfg)(h)
-	key := newKey()
-	if got := do(t, mw, "POST", "/orders", key, "{}"); got.status != http.StatusCreated {
-		t.Fatalf("first = %d, want 201 (the client still gets its response)", got.status)
-	}
-	if got := do(t, mw, "POST", "/orders", key, "{}"); got.status != http.StatusAccepted {
-		t.Errorf("retry = %d, want 202 (claim kept, never a second run)", got.status)
-	}
-	if got := h.calls.Load(); got != 1 {
-		t.Errorf("handler calls = %d, want 1", got)
-	}
-	if ev.count(middleware.EventStoreError) < 1 || ev.count(middleware.EventLeaseLost) != 0 {
-		t.Errorf("events = %v, want store-errors and no lease-lost", ev.String())
-	}
+	// The store renews the claim but does not take the record until told to:
+	// retries meanwhile get "processing", never a second run.
+	t.Run("kept until stored", func(t *testing.T) {
+		store := &flakyCompleteStore{Store: b.store}
+		store.failures.Store(math.MaxInt64)
+		var serial atomic.Int64
+		h := &countingHandler{respond: created(&serial)}
+		var ev events
+		cfg := middleware.DefaultIdempotencyConfig(store)
+		cfg.OnEvent = ev.add
+		cfg.ProcessingTTL = 2 * time.Second // large next to scheduling delays: the claim must not expire
+		mw := middleware.Idempotency(cfg)(h)
+		key := newKey()
+		first := do(t, mw, "POST", "/orders", key, "{}")
+		if first.status != http.StatusCreated {
+			t.Fatalf("first = %d, want 201 (the client still gets its response)", first.status)
+		}
+		if got := do(t, mw, "POST", "/orders", key, "{}"); got.status != http.StatusAccepted {
+			t.Errorf("retry = %d, want 202 (claim kept, never a second run)", got.status)
+		}
+		if got := h.calls.Load(); got != 1 {
+			t.Errorf("handler calls = %d, want 1", got)
+		}
+		if ev.count(middleware.EventStoreError) < 1 || ev.count(middleware.EventLeaseLost) != 0 {
+			t.Errorf("events = %v, want store-errors and no lease-lost", ev.String())
+		}
+		store.failures.Store(0) // the store takes the record again: the background write lands
+		eventually(t, patience, "stored in the background, then replayed", func() bool {
+			got := do(t, mw, "POST", "/orders", key, "{}")
+			return got.header.Get("Idempotent-Replayed") == "true" && got.body == first.body
+		})
+		if got := h.calls.Load(); got != 1 {
+			t.Errorf("handler calls = %d, want 1", got)
+		}
+	})
 	// The store renews the claim but never takes the record: the background
 	// retries give up after 10 × ProcessingTTL; the claim then expires and
-	// a retry may run again — the documented last resort.
-	eventually(t, 30*time.Second, "claim expires after the retries give up", func() bool {
-		return do(t, mw, "POST", "/orders", key, "{}").status == http.StatusCreated
+	// a retry may run again — the documented last resort. Only that it
+	// eventually does is checked, so a short time to live is safe here.
+	t.Run("released after the retries give up", func(t *testing.T) {
+		var serial atomic.Int64
+		h := &countingHandler{respond: created(&serial)}
+		cfg := middleware.DefaultIdempotencyConfig(failingCompleteStore{b.store})
+		cfg.ProcessingTTL = 300 * time.Millisecond // bounds the background retries
+		mw := middleware.Idempotency(cfg)(h)
+		key := newKey()
+		if got := do(t, mw, "POST", "/orders", key, "{}"); got.status != http.StatusCreated {
+			t.Fatalf("first = %d, want 201 (the client still gets its response)", got.status)
+		}
+		eventually(t, patience, "claim expires after the retries give up", func() bool {
+			return do(t, mw, "POST", "/orders", key, "{}").status == http.StatusCreated
+		})
+		if got := h.calls.Load(); got != 2 {
+			t.Errorf("handler calls = %d, want 2 (the first, then the retry after the claim expired)", got)
+		}
 	})
 }
 
@@ -497,8 +555,9 @@ func testTombstones(t *testing.T, b backend) {
 				got := send(t, client, "POST", srv.URL, key, "")
 				// A hijacked connection closes before the handler returns,
 				// so a quick retry may still find the claim: 202 until then.
-				for deadline := time.Now().Add(2 * time.Second); got.status == http.StatusAccepted && time.Now().Before(deadline); {
-					time.Sleep(5 * time.Millisecond)
+				var bo backoff
+				for deadline := time.Now().Add(patience); got.status == http.StatusAccepted && time.Now().Before(deadline); {
+					bo.wait()
 					got = send(t, client, "POST", srv.URL, key, "")
 				}
 				if got.status != tc.retry {
@@ -533,7 +592,7 @@ func testTombstones(t *testing.T, b backend) {
 			}
 			// A hijacked response reaches the client before the handler
 			// returns and reports the tombstone it stored.
-			eventually(t, 2*time.Second, "tombstoned event", func() bool { return ev.count(middleware.EventTombstoned) == 1 })
+			eventually(t, patience, "tombstoned event", func() bool { return ev.count(middleware.EventTombstoned) == 1 })
 			if ev.count(middleware.EventTombstoned) != 1 || ev.count(middleware.EventNotReplayable) < 2 {
 				t.Errorf("events = %v, want one tombstoned and two not-replayable", ev.String())
 			}

@@ -16,7 +16,7 @@ func TestLeaseContext(t *testing.T) {
 		select {
 		case <-ch:
 			return true
-		case <-time.After(time.Second):
+		case <-time.After(patience): // closing may take a goroutine: await it
 			return false
 		}
 	}

@@ -43,29 +43,54 @@ func startTestLease(m *idempotency, key string) *lease {
 	return m.startLease(nil, c)
 }
 
+// awaitLeases polls cond, every 1ms, 2ms, 4ms ... up to 50ms, until it
+// holds, failing the test after patience: renewals run on the set's timer
+// and goroutines of their own, which a busy machine may run late.
+func awaitLeases(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(patience)
+	for pause := time.Millisecond; !cond(); pause = min(2*pause, 50*time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, patience)
+		}
+		time.Sleep(pause)
+	}
+}
+
+// isRenewing reports whether a renewal of l was started and has not ended.
+func (l *lease) isRenewing() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.renewing
+}
+
 // A lease held past its renewal interval is renewed, repeatedly, until
 // it stops; one stopped early is never renewed; and with no lease left the
 // set's timer stops setting itself again.
 func TestLeaseSetRenewsOnlyRunningLeases(t *testing.T) {
 	m, store := newLeaseTestMiddleware(t, 120*time.Millisecond) // renewal every 40ms, tick 10ms
 	long := startTestLease(m, "idemp:long")
+	begun := time.Now()
 	short := startTestLease(m, "idemp:short")
 	short.stop()
-	time.Sleep(200 * time.Millisecond)
+	// Stopped before its first renewal was due, unless the machine paused
+	// this goroutine for longer than that.
+	stoppedEarly := time.Since(begun) < m.renewEvery
+	awaitLeases(t, "the running lease renewed twice", func() bool { return store.count("idemp:long") >= 2 })
 	long.stop()
+	// A renewal started before stop may still be running: let it end.
+	awaitLeases(t, "the last renewal ended", func() bool { return !long.isRenewing() })
 	renewed := store.count("idemp:long")
-	if renewed < 2 {
-		t.Errorf("a lease held for 200ms with renewal every 40ms was renewed %d times, want at least 2", renewed)
-	}
-	if got := store.count("idemp:short"); got != 0 {
+	if got := store.count("idemp:short"); got != 0 && stoppedEarly {
 		t.Errorf("a lease stopped at once was renewed %d times, want 0", got)
 	}
-	time.Sleep(100 * time.Millisecond)
+	awaitLeases(t, "the set's timer disarmed with no lease running", func() bool { return !m.leases.armed.Load() })
+	time.Sleep(100 * time.Millisecond) // room for a renewal that must not come (several intervals)
 	if got := store.count("idemp:long"); got != renewed {
 		t.Errorf("renewals went on after stop: %d, then %d", renewed, got)
 	}
 	if m.leases.armed.Load() {
-		t.Error("the set's timer is still armed with no lease running")
+		t.Error("the set's timer armed itself again with no lease running")
 	}
 }
 
@@ -83,11 +108,14 @@ func TestLeaseSetConcurrentStartStop(t *testing.T) {
 			for i := range 300 {
 				key := "idemp:" + strconv.Itoa(g) + "-" + strconv.Itoa(i)
 				l := startTestLease(m, key)
-				if i%50 == 0 {
-					time.Sleep(70 * time.Millisecond) // past several renewal intervals
+				if i%50 == 0 { // held until renewed, however late the renewal
+					deadline := time.Now().Add(patience)
+					for store.count(key) == 0 && time.Now().Before(deadline) {
+						time.Sleep(5 * time.Millisecond)
+					}
 					l.stop()
 					if store.count(key) == 0 {
-						t.Errorf("lease %s held for 70ms was never renewed", key)
+						t.Errorf("lease %s held for %v was never renewed", key, patience)
 					}
 					long.Add(1)
 					continue

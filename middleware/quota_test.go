@@ -152,7 +152,9 @@ func testQuotaCrashedClaims(t *testing.T, b backend) {
 	h := &countingHandler{respond: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusCreated) }}
 	cfg := middleware.DefaultIdempotencyConfig(crashAfterClaimQuota{b.store.(middleware.QuotaStore)})
 	cfg.Scope = userScope
-	cfg.ProcessingTTL = 300 * time.Millisecond
+	// The crashed claim must outlive the next request, however slow the
+	// machine, and then expire: 1s is both.
+	cfg.ProcessingTTL = time.Second
 	cfg.Quota = middleware.Quota{MaxInFlight: 1}
 	srv := httptest.NewServer(middleware.Idempotency(cfg)(h))
 	defer srv.Close()
@@ -163,7 +165,7 @@ func testQuotaCrashedClaims(t *testing.T, b backend) {
 	}
 	wantQuota(t, "second key while the crashed claim lives", mustPost(t, c, srv.URL, newKey(), "carol", "{}"),
 		middleware.QuotaLimitInFlight, 1, 1)
-	eventually(t, 5*time.Second, "a new claim after the crashed one expired", func() bool {
+	eventually(t, patience, "a new claim after the crashed one expired", func() bool {
 		return mustPost(t, c, srv.URL, newKey(), "carol", "{}").status == http.StatusCreated
 	})
 	if got := h.calls.Load(); got != 2 {
@@ -180,7 +182,9 @@ func testQuotaStoredBytes(t *testing.T, b backend) {
 	var ev events
 	cfg := middleware.DefaultIdempotencyConfig(b.store)
 	cfg.Scope = userScope
-	cfg.CompletedTTL = 1500 * time.Millisecond
+	// The stored records must outlive the five requests below, however slow
+	// the machine, and then expire.
+	cfg.CompletedTTL = 3 * time.Second
 	cfg.Quota = middleware.Quota{MaxStoredBytes: 1000}
 	cfg.OnEvent = ev.add
 	srv := httptest.NewServer(middleware.Idempotency(cfg)(h))
@@ -205,7 +209,7 @@ func testQuotaStoredBytes(t *testing.T, b backend) {
 	if res := mustPost(t, c, srv.URL, newKey(), "erin", "{}"); res.status != http.StatusCreated {
 		t.Errorf("another scope: status = %d, want 201", res.status)
 	}
-	eventually(t, 6*time.Second, "a new claim after the stored records expired", func() bool {
+	eventually(t, patience, "a new claim after the stored records expired", func() bool {
 		return mustPost(t, c, srv.URL, newKey(), "dave", "{}").status == http.StatusCreated
 	})
 	if got := ev.count(middleware.EventQuotaExceeded); got < 1 {
@@ -219,6 +223,12 @@ func testQuotaConcurrency(t *testing.T, b backend) {
 		keys        = 40
 		maxInFlight = 5
 	)
+	var ev events
+	// Handlers hold their claims until the quota has refused a claim, so
+	// that the limit is reached whatever the machine's speed (on a busy
+	// machine requests may otherwise trickle in one at a time).
+	refused := make(chan struct{})
+	var refusedOnce sync.Once
 	var running, peak atomic.Int64
 	var perKey sync.Map // key -> *atomic.Int64
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -227,15 +237,28 @@ func testQuotaConcurrency(t *testing.T, b backend) {
 		}
 		v, _ := perKey.LoadOrStore(r.Header.Get(middleware.HeaderIdempotencyKey), new(atomic.Int64))
 		v.(*atomic.Int64).Add(1)
+		select {
+		case <-refused:
+		case <-time.After(patience): // no refusal: reported below
+		}
 		time.Sleep(5 * time.Millisecond) // work, so that handlers overlap
 		running.Add(-1)
 		w.WriteHeader(http.StatusCreated)
 	})
-	var ev events
 	cfg := middleware.DefaultIdempotencyConfig(b.store)
 	cfg.Scope = userScope
 	cfg.Quota = middleware.Quota{MaxInFlight: maxInFlight}
-	cfg.OnEvent = ev.add
+	cfg.OnEvent = func(e middleware.Event) {
+		ev.add(e)
+		if e.Kind == middleware.EventQuotaExceeded {
+			refusedOnce.Do(func() { close(refused) })
+		}
+	}
+	// This test is about the limit, not latency: 200 clients under the race
+	// detector on a busy machine can exceed the default 300ms store timeout,
+	// and a claim that reached the store but answered too late (a 503) stays
+	// in flight for ProcessingTTL, holding a slot of the quota.
+	cfg.StoreTimeout = 10 * time.Second
 	srv := httptest.NewServer(middleware.Idempotency(cfg)(h))
 	defer srv.Close()
 	c := srv.Client()
@@ -246,11 +269,12 @@ func testQuotaConcurrency(t *testing.T, b backend) {
 		ks[i] = newKey()
 	}
 	errc := make(chan error, goroutines)
+	deadline := time.Now().Add(patience)
 	var wg sync.WaitGroup
 	for i := range goroutines {
 		wg.Go(func() {
 			key := ks[i%keys]
-			deadline := time.Now().Add(30 * time.Second)
+			bo := backoff{max: 50 * time.Millisecond}
 			for time.Now().Before(deadline) {
 				res, err := quotaPost(c, srv.URL, key, "frank", "{}")
 				if err != nil {
@@ -261,13 +285,13 @@ func testQuotaConcurrency(t *testing.T, b backend) {
 				case http.StatusCreated:
 					return
 				case http.StatusTooManyRequests, http.StatusAccepted:
-					time.Sleep(time.Millisecond) // back off, then retry
+					bo.wait() // a slot or the first request's answer will come: back off, then retry
 				default:
 					errc <- fmt.Errorf("key %s: status %d %s", key, res.status, res.body)
 					return
 				}
 			}
-			errc <- fmt.Errorf("key %s: no 201 within 30s", key)
+			errc <- fmt.Errorf("key %s: no 201 within %v", key, patience)
 		})
 	}
 	wg.Wait()
@@ -289,7 +313,7 @@ func testQuotaConcurrency(t *testing.T, b backend) {
 		}
 	}
 	if ev.count(middleware.EventQuotaExceeded) == 0 {
-		t.Errorf("quota-exceeded events = 0, want some: 40 keys arrived at once under a limit of 5")
+		t.Errorf("quota-exceeded events = 0, want some: %d keys arrived while handlers held the limit of %d", keys, maxInFlight)
 	}
 }
 
@@ -309,8 +333,10 @@ func testQuotaIdleKeys(t *testing.T, b backend) {
 	var stored []string
 	cfg := middleware.DefaultIdempotencyConfig(b.store)
 	cfg.Scope = userScope
-	cfg.ProcessingTTL = 400 * time.Millisecond
-	cfg.CompletedTTL = 800 * time.Millisecond
+	// Long enough for the keys to be inspected below before any expires,
+	// however slow the machine; short enough to wait for their expiry.
+	cfg.ProcessingTTL = time.Second
+	cfg.CompletedTTL = 2 * time.Second
 	cfg.Quota = middleware.Quota{MaxInFlight: 3, MaxStoredBytes: 1 << 20}
 	cfg.OnEvent = func(e middleware.Event) {
 		if e.Kind == middleware.EventAcquired {
@@ -332,7 +358,7 @@ func testQuotaIdleKeys(t *testing.T, b backend) {
 		defer close(done)
 		quotaPost(c, srv.URL+"/slow", newKey(), user, "{}")
 	}()
-	eventually(t, 5*time.Second, "the slow request claimed its key", func() bool {
+	eventually(t, patience, "the slow request claimed its key", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(stored) == 2
@@ -363,7 +389,7 @@ func testQuotaIdleKeys(t *testing.T, b backend) {
 	<-done
 
 	all := append(keys, scope+":inflight", scope+":stored", scope+":stored-bytes")
-	eventually(t, 5*time.Second, "every key of the idle scope expired", func() bool {
+	eventually(t, patience, "every key of the idle scope expired", func() bool {
 		n, err := b.client.Do(ctx, b.client.B().Exists().Key(all...).Build()).AsInt64()
 		return err == nil && n == 0
 	})
@@ -509,7 +535,9 @@ func TestQuotaReplicaAcks(t *testing.T) {
 	primary := valkeytest.StartServer(t)
 	replica := valkeytest.StartReplica(t, primary)
 	client := primary.Client(t)
-	acked := middleware.NewValkeyStore(client, middleware.WithReplicaAcks(1, time.Second))
+	// A generous ack timeout: the replica's acknowledgement is awaited, not
+	// raced (only tooMany's, which cannot come, runs out).
+	acked := middleware.NewValkeyStore(client, middleware.WithReplicaAcks(1, 10*time.Second))
 	tooMany := middleware.NewValkeyStore(client, middleware.WithReplicaAcks(2, 50*time.Millisecond))
 	ctx := t.Context()
 	q := middleware.Quota{MaxInFlight: 1, MaxStoredBytes: 1 << 20}

@@ -27,8 +27,10 @@ func TestStoreContext(t *testing.T) {
 	}
 
 	cancelReq(errors.New("client left"))
-	if ctx.Err() != nil {
-		t.Fatalf("Err = %v after the client left; a store call must not be cut off half-way", ctx.Err())
+	// Only the deadline may end it (it may have passed already on a busy
+	// machine; the cause, checked below, tells the two apart).
+	if err := ctx.Err(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Err = %v after the client left; a store call must not be cut off half-way", err)
 	}
 	select {
 	case <-ctx.Done():
@@ -38,8 +40,9 @@ func TestStoreContext(t *testing.T) {
 	if !errors.Is(ctx.Err(), context.DeadlineExceeded) || !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
 		t.Errorf("Err = %v, Cause = %v; want DeadlineExceeded for both, not the request's cause", ctx.Err(), context.Cause(ctx))
 	}
-	if m.detached(r).Err() != nil {
-		t.Error("a call after the window passed got a spent context")
+	later := time.Now()
+	if dl, _ := m.detached(r).Deadline(); dl.Before(later.Add(timeout - m.deadlines.step)) {
+		t.Errorf("a call after the window passed got a deadline %v after it, want a new one about %v after", dl.Sub(later), timeout)
 	}
 }
 

@@ -65,7 +65,7 @@ func TestValkeyStoreEvictionPolicy(t *testing.T) {
 			if tt.wantWarn == "" {
 				return
 			}
-			eventually(t, 30*time.Second, "warning logged", func() bool { return strings.Contains(logs.String(), tt.wantWarn) })
+			eventually(t, patience, "warning logged", func() bool { return strings.Contains(logs.String(), tt.wantWarn) })
 			time.Sleep(100 * time.Millisecond) // room for a second warning, which must not come
 			if n := strings.Count(logs.String(), "level=WARN"); n != 1 {
 				t.Errorf("%d warnings, want 1:\n%s", n, logs.String())

@@ -52,9 +52,10 @@ func (b waitBackend) serverSubscriptions(t *testing.T) int {
 // and live subscriptions (instrumentation, not a fake).
 type watchedStore struct {
 	middleware.Store
-	notifier middleware.Notifier
-	claims   atomic.Int64
-	active   atomic.Int64
+	notifier  middleware.Notifier
+	claims    atomic.Int64
+	lastClaim atomic.Int64 // UnixNano when the last claim was answered
+	active    atomic.Int64
 }
 
 func watch(s middleware.Store) *watchedStore {
@@ -62,7 +63,10 @@ func watch(s middleware.Store) *watchedStore {
 }
 
 func (s *watchedStore) Claim(ctx context.Context, key string, rec *middleware.Record, ttl time.Duration) (*middleware.Record, error) {
-	defer s.claims.Add(1) // counted once answered: the caller has the record
+	defer func() { // counted once answered: the caller has the record
+		s.lastClaim.Store(time.Now().UnixNano())
+		s.claims.Add(1)
+	}()
 	return s.Store.Claim(ctx, key, rec, ttl)
 }
 
@@ -83,6 +87,7 @@ type gate struct {
 	calls   atomic.Int64
 	started chan struct{}
 	release chan struct{}
+	opened  sync.Once
 	first   func(w http.ResponseWriter) // nil: 201
 	done    atomic.Int64                // UnixNano when the first execution returned
 }
@@ -91,7 +96,8 @@ func newGate(first func(w http.ResponseWriter)) *gate {
 	return &gate{started: make(chan struct{}), release: make(chan struct{}), first: first}
 }
 
-func (g *gate) open() { close(g.release) }
+// open releases the first execution; it may be called more than once.
+func (g *gate) open() { g.opened.Do(func() { close(g.release) }) }
 
 func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	n := g.calls.Add(1)
@@ -150,6 +156,7 @@ func waitHandler(b waitBackend, g http.Handler, edit func(*middleware.Idempotenc
 	cfg := middleware.DefaultIdempotencyConfig(ws)
 	cfg.OnEvent = log.add
 	cfg.Scope = func(*http.Request) string { return "tenant-1" }
+	cfg.MaxWait = longWaitTime
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -177,15 +184,26 @@ type outcome struct {
 	at  time.Time
 }
 
-// startFirst sends the first request and waits until its handler runs.
+// Waits that must not run out before the test releases the first request,
+// however slow the machine: longer than patience, which bounds what the
+// test awaits before it does. Waiting tests raise MaxWait to longWaitTime.
+const (
+	longWait     = "wait=150"
+	longWaitTime = 150 * time.Second
+)
+
+// startFirst sends the first request and waits until its handler runs. The
+// handler is released when the test ends, if the test has not released it:
+// a failed test then ends instead of waiting on it.
 func startFirst(t *testing.T, srv *httptest.Server, g *gate, key string) <-chan outcome {
 	t.Helper()
 	first := async(context.Background(), srv.Client(), srv.URL+"/bookings", key)
+	t.Cleanup(g.open) // before the server's Close, which waits for the handler
 	select {
 	case <-g.started:
 	case o := <-first:
 		t.Fatalf("first request answered %d %q before its handler blocked (err %v)", o.status, o.body, o.err)
-	case <-time.After(10 * time.Second):
+	case <-time.After(patience):
 		t.Fatalf("first request's handler did not start")
 	}
 	return first
@@ -206,11 +224,13 @@ func testWaitReplay(t *testing.T, b waitBackend) {
 	key := newKey()
 	first := startFirst(t, srv, g, key)
 
-	waiter := async(context.Background(), srv.Client(), srv.URL+"/bookings", key, "Prefer", "wait=5")
+	waiter := async(context.Background(), srv.Client(), srv.URL+"/bookings", key, "Prefer", longWait)
 	// Subscribed and re-checked (claims: the first's, the waiter's first
-	// look and its re-check after subscribing): it now waits.
-	eventually(t, 5*time.Second, "waiter subscribed", func() bool { return ws.active.Load() == 1 && ws.claims.Load() == 3 })
-	opened := time.Now()
+	// look and its re-check after subscribing): it now waits. (More claims
+	// if the test was slow enough for the waiter's 1s safety re-check.)
+	eventually(t, patience, "waiter subscribed", func() bool { return ws.active.Load() == 1 && ws.claims.Load() >= 3 })
+	lastClaim := time.Unix(0, ws.lastClaim.Load()) // read first: a claim after it only adds to the count
+	claims := ws.claims.Load()
 	g.open()
 
 	f, w := <-first, <-waiter
@@ -223,8 +243,8 @@ func testWaitReplay(t *testing.T, b waitBackend) {
 	if got := w.header.Get("Idempotent-Replayed"); got != "true" {
 		t.Errorf("waiter Idempotent-Replayed = %q, want true", got)
 	}
-	if got := w.header.Get(middleware.HeaderPreferenceApplied); got != "wait=5" {
-		t.Errorf("waiter Preference-Applied = %q, want wait=5", got)
+	if got := w.header.Get(middleware.HeaderPreferenceApplied); got != longWait {
+		t.Errorf("waiter Preference-Applied = %q, want %s", got, longWait)
 	}
 	if got := f.header.Get(middleware.HeaderPreferenceApplied); got != "" {
 		t.Errorf("first Preference-Applied = %q, want none", got)
@@ -235,12 +255,15 @@ func testWaitReplay(t *testing.T, b waitBackend) {
 	if done := time.Unix(0, g.done.Load()); w.at.Before(done) {
 		t.Errorf("waiter answered at %v, before the first finished at %v", w.at, done)
 	}
-	if took := w.at.Sub(opened); took > 2*time.Second {
-		t.Errorf("waiter answered %v after the first was released, want well under the 5s wait", took)
-	}
-	// Woken by the notification: one more claim, no periodic re-check.
-	if got := ws.claims.Load(); got != 4 {
-		t.Errorf("store claims = %d, want 4 (first; waiter: look, re-check, re-check after the wake-up)", got)
+	// Woken by the notification: one more claim. Its 1s safety re-check
+	// cannot have fired when the answer came sooner after the waiter's last
+	// claim; on a machine slow enough for it, the count proves nothing.
+	if took := w.at.Sub(lastClaim); took < time.Second {
+		if got := ws.claims.Load(); got != claims+1 {
+			t.Errorf("store claims = %d, want %d (first; waiter: look, re-check, re-check after the wake-up)", got, claims+1)
+		}
+	} else {
+		t.Logf("waiter answered %v after its last claim: past its safety re-check, claims not counted", took)
 	}
 	if n := len(log.of(middleware.EventWaited)); n != 1 {
 		t.Errorf("waited events = %d, want 1", n)
@@ -248,7 +271,7 @@ func testWaitReplay(t *testing.T, b waitBackend) {
 	if n := len(log.of(middleware.EventReplayed)); n != 1 {
 		t.Errorf("replayed events = %d, want 1", n)
 	}
-	eventually(t, 5*time.Second, "subscription ended", func() bool { return ws.active.Load() == 0 })
+	eventually(t, patience, "subscription ended", func() bool { return ws.active.Load() == 0 })
 }
 
 func testWaitMany(t *testing.T, b waitBackend) {
@@ -260,10 +283,12 @@ func testWaitMany(t *testing.T, b waitBackend) {
 
 	var outs []<-chan outcome
 	for range waiters {
-		outs = append(outs, async(context.Background(), srv.Client(), srv.URL+"/bookings", key, "Prefer", "wait=10"))
+		outs = append(outs, async(context.Background(), srv.Client(), srv.URL+"/bookings", key, "Prefer", longWait))
 	}
-	eventually(t, 10*time.Second, "all waiters subscribed", func() bool {
-		return ws.active.Load() == waiters && ws.claims.Load() == 1+2*waiters
+	// At least: a waiter whose subscription came a second before the last
+	// one's has re-checked once more.
+	eventually(t, patience, "all waiters subscribed", func() bool {
+		return ws.active.Load() == waiters && ws.claims.Load() >= 1+2*waiters
 	})
 	if b.nodes != nil {
 		if got := b.serverSubscriptions(t); got != 1 {
@@ -281,9 +306,9 @@ func testWaitMany(t *testing.T, b waitBackend) {
 	if got := g.calls.Load(); got != 1 {
 		t.Errorf("handler calls = %d, want 1", got)
 	}
-	eventually(t, 5*time.Second, "subscriptions ended", func() bool { return ws.active.Load() == 0 })
+	eventually(t, patience, "subscriptions ended", func() bool { return ws.active.Load() == 0 })
 	if b.nodes != nil {
-		eventually(t, 5*time.Second, "server subscriptions gone", func() bool { return b.serverSubscriptions(t) == 0 })
+		eventually(t, patience, "server subscriptions gone", func() bool { return b.serverSubscriptions(t) == 0 })
 	}
 }
 
@@ -302,8 +327,8 @@ func testWaitTakeover(t *testing.T, b waitBackend) {
 			srv, ws, log := waitServer(t, b, g, nil)
 			key := newKey()
 			first := startFirst(t, srv, g, key)
-			waiter := async(context.Background(), srv.Client(), srv.URL+"/bookings", key, "Prefer", "wait=5")
-			eventually(t, 5*time.Second, "waiter subscribed", func() bool { return ws.active.Load() == 1 && ws.claims.Load() == 3 })
+			waiter := async(context.Background(), srv.Client(), srv.URL+"/bookings", key, "Prefer", longWait)
+			eventually(t, patience, "waiter subscribed", func() bool { return ws.active.Load() == 1 && ws.claims.Load() >= 3 })
 			g.open()
 
 			f, w := <-first, <-waiter
@@ -316,8 +341,8 @@ func testWaitTakeover(t *testing.T, b waitBackend) {
 			if got := w.header.Get("Idempotent-Replayed"); got != "" {
 				t.Errorf("waiter Idempotent-Replayed = %q, want none: it ran the handler", got)
 			}
-			if got := w.header.Get(middleware.HeaderPreferenceApplied); got != "wait=5" {
-				t.Errorf("waiter Preference-Applied = %q, want wait=5", got)
+			if got := w.header.Get(middleware.HeaderPreferenceApplied); got != longWait {
+				t.Errorf("waiter Preference-Applied = %q, want %s", got, longWait)
 			}
 			if got := g.calls.Load(); got != 2 {
 				t.Errorf("handler calls = %d, want 2 (the first, then the waiter's takeover)", got)
@@ -392,24 +417,24 @@ func testWaitDisconnect(t *testing.T, b waitBackend) {
 	}
 	stop()
 	if b.nodes != nil {
-		eventually(t, 5*time.Second, "warm-up unsubscribed", func() bool { return b.serverSubscriptions(t) == 0 })
+		eventually(t, patience, "warm-up unsubscribed", func() bool { return b.serverSubscriptions(t) == 0 })
 	}
 	client := &http.Client{Transport: &http.Transport{}}
 	defer client.CloseIdleConnections()
 	baseline := runtime.NumGoroutine()
 
 	ctx, cancel := context.WithCancel(context.Background())
-	waiter := async(ctx, client, srv.URL+"/bookings", key, "Prefer", "wait=10")
-	eventually(t, 5*time.Second, "waiter subscribed", func() bool { return ws.active.Load() == 1 && ws.claims.Load() == 3 })
+	waiter := async(ctx, client, srv.URL+"/bookings", key, "Prefer", longWait)
+	eventually(t, patience, "waiter subscribed", func() bool { return ws.active.Load() == 1 && ws.claims.Load() >= 3 })
 	cancel()
 	if w := <-waiter; !errors.Is(w.err, context.Canceled) {
 		t.Fatalf("cancelled waiter: err = %v, want context.Canceled", w.err)
 	}
-	eventually(t, 5*time.Second, "subscription ended after the disconnect", func() bool { return ws.active.Load() == 0 })
+	eventually(t, patience, "subscription ended after the disconnect", func() bool { return ws.active.Load() == 0 })
 	if b.nodes != nil {
-		eventually(t, 5*time.Second, "SUNSUBSCRIBE on the server", func() bool { return b.serverSubscriptions(t) == 0 })
+		eventually(t, patience, "SUNSUBSCRIBE on the server", func() bool { return b.serverSubscriptions(t) == 0 })
 	}
-	eventually(t, 5*time.Second, "waited event", func() bool { return len(log.of(middleware.EventWaited)) == 1 })
+	eventually(t, patience, "waited event", func() bool { return len(log.of(middleware.EventWaited)) == 1 })
 	if err := log.of(middleware.EventWaited)[0].Err; !errors.Is(err, context.Canceled) {
 		t.Errorf("waited event Err = %v, want context.Canceled", err)
 	}
@@ -441,8 +466,8 @@ func TestWaitPolicy(t *testing.T) {
 		{"negative MaxWait disables waiting", -1, 0, "wait=5", http.StatusAccepted, "", false},
 		{"wait=0 does not wait", 0, 0, "wait=0", http.StatusAccepted, "", false},
 		{"malformed preference does not wait", 0, 0, "wait=soon", http.StatusAccepted, "", false},
-		{"DefaultWait waits without Preference-Applied", 0, 10 * time.Second, "", http.StatusCreated, "", true},
-		{"preference beyond MaxWait, answered in time", 5 * time.Second, 0, "wait=60", http.StatusCreated, "wait=5", true},
+		{"DefaultWait waits without Preference-Applied", longWaitTime, longWaitTime, "", http.StatusCreated, "", true},
+		{"preference beyond MaxWait, answered in time", longWaitTime, 0, "wait=600", http.StatusCreated, longWait, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -460,7 +485,7 @@ func TestWaitPolicy(t *testing.T) {
 			start := time.Now()
 			waiter := async(context.Background(), srv.Client(), srv.URL+"/bookings", key, hdr...)
 			if tc.wantStatus == http.StatusCreated {
-				eventually(t, 5*time.Second, "waiter subscribed", func() bool { return ws.active.Load() == 1 && ws.claims.Load() == 3 })
+				eventually(t, patience, "waiter subscribed", func() bool { return ws.active.Load() == 1 && ws.claims.Load() >= 3 })
 				g.open()
 			}
 			w := <-waiter
@@ -474,8 +499,9 @@ func TestWaitPolicy(t *testing.T) {
 			if got := w.header.Get(middleware.HeaderPreferenceApplied); got != tc.applied {
 				t.Errorf("Preference-Applied = %q, want %q", got, tc.applied)
 			}
-			if took := time.Since(start); tc.maxWait == time.Second && took > 5*time.Second {
-				t.Errorf("capped wait took %v, want about MaxWait (1s)", took)
+			// A sanity bound far above MaxWait (1s), far below the 30s asked.
+			if took := time.Since(start); tc.maxWait == time.Second && took > 15*time.Second {
+				t.Errorf("capped wait took %v, want about MaxWait (1s), not the 30s asked", took)
 			}
 			if got := ws.claims.Load() > 2; got != tc.subscribes {
 				t.Errorf("waiter re-checked the record = %v, want %v", got, tc.subscribes)
@@ -494,15 +520,16 @@ func TestWaitPolling(t *testing.T) {
 	}
 	cfg := middleware.DefaultIdempotencyConfig(counted)
 	cfg.Scope = func(*http.Request) string { return "tenant-1" }
+	cfg.MaxWait = longWaitTime
 	srv := httptest.NewServer(middleware.Idempotency(cfg)(g))
-	defer srv.Close()
+	t.Cleanup(srv.Close) // after startFirst's cleanup releases the handler
 	key := newKey()
 	first := startFirst(t, srv, g, key)
-	waiter := async(context.Background(), srv.Client(), srv.URL+"/bookings", key, "Prefer", "wait=5")
-	eventually(t, 5*time.Second, "waiter polling", func() bool { return counted.calls.Load() >= 4 })
+	waiter := async(context.Background(), srv.Client(), srv.URL+"/bookings", key, "Prefer", longWait)
+	eventually(t, patience, "waiter polling", func() bool { return counted.calls.Load() >= 4 })
 	g.open()
 	f, w := <-first, <-waiter
-	if w.err != nil || w.status != http.StatusCreated || w.body != f.body || w.header.Get(middleware.HeaderPreferenceApplied) != "wait=5" {
+	if w.err != nil || w.status != http.StatusCreated || w.body != f.body || w.header.Get(middleware.HeaderPreferenceApplied) != longWait {
 		t.Fatalf("polling waiter = %d %q %v (err %v), want the first's 201 %q with Preference-Applied", w.status, w.body, w.header, w.err, f.body)
 	}
 }
@@ -518,7 +545,7 @@ func TestWaitDisconnectHTTP2(t *testing.T) {
 	srv := httptest.NewUnstartedServer(mux)
 	srv.EnableHTTP2 = true
 	srv.StartTLS()
-	defer srv.Close()
+	t.Cleanup(srv.Close) // after startFirst's cleanup releases the handler
 	c := srv.Client()
 	if res, err := post(context.Background(), c, srv.URL+"/proto", "probe"); err != nil || res.body != "2" {
 		t.Fatalf("protocol = %q (err %v), want HTTP/2", res.body, err)
@@ -528,14 +555,14 @@ func TestWaitDisconnectHTTP2(t *testing.T) {
 	baseline := runtime.NumGoroutine()
 
 	ctx, cancel := context.WithCancel(context.Background())
-	waiter := async(ctx, c, srv.URL+"/bookings", key, "Prefer", "wait=10")
-	eventually(t, 5*time.Second, "waiter subscribed", func() bool { return ws.active.Load() == 1 && ws.claims.Load() == 3 })
+	waiter := async(ctx, c, srv.URL+"/bookings", key, "Prefer", longWait)
+	eventually(t, patience, "waiter subscribed", func() bool { return ws.active.Load() == 1 && ws.claims.Load() >= 3 })
 	cancel()
 	if w := <-waiter; !errors.Is(w.err, context.Canceled) {
 		t.Fatalf("cancelled waiter: err = %v, want context.Canceled", w.err)
 	}
-	eventually(t, 5*time.Second, "subscription ended after the stream reset", func() bool { return ws.active.Load() == 0 })
-	eventually(t, 5*time.Second, "waited event", func() bool { return len(log.of(middleware.EventWaited)) == 1 })
+	eventually(t, patience, "subscription ended after the stream reset", func() bool { return ws.active.Load() == 0 })
+	eventually(t, patience, "waited event", func() bool { return len(log.of(middleware.EventWaited)) == 1 })
 	if err := log.of(middleware.EventWaited)[0].Err; !errors.Is(err, context.Canceled) {
 		t.Errorf("waited event Err = %v, want context.Canceled", err)
 	}

@@ -151,7 +151,7 @@ func recv(t *testing.T, ch <-chan state) state {
 	select {
 	case st := <-ch:
 		return st
-	case <-time.After(10 * time.Second):
+	case <-time.After(time.Minute): // a generous bound: the handler's end is awaited
 		t.Fatal("handler did not finish")
 		return state{}
 	}

@@ -182,7 +182,7 @@ func TestInformationalResponses(t *testing.T) {
 				return nil
 			},
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), "GET", ts.URL, nil)
 		resp, err := ts.Client().Do(req)
