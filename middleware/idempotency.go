@@ -239,6 +239,9 @@ func (h *idempotencyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		m.emit(Event{Kind: EventStoreError, Request: r, Key: skey, Err: err, Duration: time.Since(start)})
+		if !m.inProcess {
+			go m.releaseLate(skey, token)
+		}
 		if m.failOpen {
 			m.log.LogAttrs(r.Context(), slog.LevelError,
 				"idempotency store unavailable: running the handler WITHOUT idempotency protection (FailOpen)",
@@ -351,6 +354,18 @@ func (m *idempotency) bodyError(w http.ResponseWriter, r *http.Request, err erro
 	default:
 		m.writeError(w, r, ErrBadRequestBody.Wrap(err))
 	}
+}
+
+// releaseLate deletes, best effort, a claim whose Claim call failed: a
+// claim that reached the store but answered after the timeout would
+// otherwise hold its key (and a quota slot) for ProcessingTTL, and the
+// client's retry would get "processing" for a request that never ran.
+// Release is owner-checked, so it deletes nothing else; when the store is
+// really down it fails and the claim, if any, expires.
+func (m *idempotency) releaseLate(skey, token string) {
+	ctx, cancel := context.WithTimeout(context.Background(), m.storeTimeout)
+	defer cancel()
+	m.store.Release(ctx, skey, token)
 }
 
 // unavailable answers 503 SERVICE_UNAVAILABLE with Retry-After for a store
