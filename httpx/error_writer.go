@@ -51,8 +51,12 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 //     "application/problem+json" when the request's Accept header names
 //     application/problem+json explicitly with a quality at least that of
 //     application/json (wildcards do not count). Vary: Accept is added
-//     unless negotiation is disabled. A Content-Length already in w's
-//     header map is removed; Write keeps the other headers in it.
+//     unless negotiation is disabled. Headers in w's map that describe
+//     another body (Content-Encoding, Content-Length, Content-Range,
+//     Content-Disposition, ETag, Last-Modified and the digest headers) are
+//     removed, so that no router or framework can send the error with a
+//     failed handler's gzip encoding or ETag; Write keeps the other
+//     headers in it.
 //     [HandlerFunc], [ErrorWriter.Handler] and middleware.Recover first put
 //     back the headers from before the handler ran (see [HeaderSnapshot]),
 //     so a failed handler's headers never reach its error answer.
@@ -107,7 +111,7 @@ func (ew *ErrorWriter) Write(w http.ResponseWriter, r *http.Request, err error) 
 		}
 		addVary(h, "Accept")
 	}
-	h.Del("Content-Length")
+	dropRepresentation(h)
 
 	bp := bodyPool.Get().(*[]byte)
 	b := (*bp)[:0]
@@ -125,6 +129,23 @@ func (ew *ErrorWriter) Write(w http.ResponseWriter, r *http.Request, err error) 
 	if cap(b) <= maxPooledBuffer {
 		*bp = b
 		bodyPool.Put(bp)
+	}
+}
+
+// representationHeaders describe a body other than the error's: left on an
+// error answer (a handler set them, then failed), they make it unreadable
+// (Content-Encoding: gzip on a plain JSON body), truncate it
+// (Content-Length), or let caches and downloads take it for the resource
+// (ETag, Last-Modified, Content-Range, Content-Disposition, Digest).
+var representationHeaders = [...]string{
+	"Content-Encoding", "Content-Length", "Content-Range", "Content-Disposition",
+	"Etag", "Last-Modified", "Digest", "Content-Digest", "Repr-Digest",
+}
+
+// dropRepresentation removes representationHeaders from h.
+func dropRepresentation(h http.Header) {
+	for _, k := range representationHeaders {
+		delete(h, k) // canonical names: no CanonicalMIMEHeaderKey per call
 	}
 }
 

@@ -329,3 +329,25 @@ func TestErrorResponseDecodes(t *testing.T) {
 }
 
 var discardLogger = slog.New(slog.DiscardHandler)
+
+// TestWriteErrorDropsRepresentationHeaders: headers that describe another
+// body never go out with an error answer, whoever set them; the others stay.
+func TestWriteErrorDropsRepresentationHeaders(t *testing.T) {
+	w := httptest.NewRecorder()
+	h := w.Header()
+	for _, k := range []string{"Content-Encoding", "Content-Length", "Content-Range", "Content-Disposition",
+		"ETag", "Last-Modified", "Digest", "Content-Digest", "Repr-Digest"} {
+		h.Set(k, "from-the-failed-handler")
+	}
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Www-Authenticate", `Basic realm="api"`)
+	httpx.WriteError(w, httptest.NewRequest("GET", "/", nil), errs.ErrNotFound)
+	for k := range w.Header() {
+		if w.Header().Get(k) == "from-the-failed-handler" {
+			t.Errorf("%s went out with the error answer", k)
+		}
+	}
+	if w.Header().Get("Access-Control-Allow-Origin") != "*" || w.Header().Get("Www-Authenticate") == "" {
+		t.Errorf("headers = %v, want the CORS and WWW-Authenticate headers kept", w.Header())
+	}
+}

@@ -643,3 +643,24 @@ func TestEchoDefaultErrorHandlerWritesNothingMore(t *testing.T) {
 		t.Errorf("the middleware in front saw the error %d times, want %d", n, len(tests))
 	}
 }
+
+// TestErrorDropsRepresentationHeaders: a handler that set the headers of
+// the answer it meant to send (gzip, an ETag) and then returned an error
+// gets a readable error answer without them; its other headers stay.
+func TestErrorDropsRepresentationHeaders(t *testing.T) {
+	ew := newWriter(t)
+	e := newEcho(ew)
+	e.POST("/export", func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Content-Encoding", "gzip")
+		h.Set("ETag", `"v1"`)
+		h.Set("Www-Authenticate", `Basic realm="api"`)
+		return errOutOfStock
+	}, idemecho.Middleware(newConfig(middleware.NewMemoryStore()), idemecho.WithErrorWriter(ew)))
+	srv := serve(t, e)
+	got := send(t, http.MethodPost, srv.URL+"/export", "gz-1", "")
+	if got.status != http.StatusConflict || got.errorBody(t).Error != "OUT_OF_STOCK" ||
+		got.header.Get("ETag") != "" || got.header.Get("Www-Authenticate") == "" {
+		t.Errorf("answer = %d %s %v, want 409 OUT_OF_STOCK, readable, no ETag, WWW-Authenticate kept", got.status, got.body, got.header)
+	}
+}

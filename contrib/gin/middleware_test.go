@@ -758,3 +758,23 @@ func TestNoRouteNoMethod(t *testing.T) {
 		})
 	}
 }
+
+// TestErrorDropsRepresentationHeaders: a handler that set the headers of
+// the answer it meant to send (gzip, an ETag) and then recorded an error
+// gets a readable error answer without them; its other headers stay.
+func TestErrorDropsRepresentationHeaders(t *testing.T) {
+	ew := newWriter(t)
+	r := newGin(ew)
+	r.POST("/export", idemgin.Middleware(newConfig(middleware.NewMemoryStore()), idemgin.WithErrorWriter(ew)), func(c *gin.Context) {
+		c.Header("Content-Encoding", "gzip")
+		c.Header("ETag", `"v1"`)
+		c.Header("Www-Authenticate", `Basic realm="api"`)
+		c.Error(errOutOfStock)
+	})
+	srv := serve(t, r)
+	got := send(t, http.MethodPost, srv.URL+"/export", "gz-1", "")
+	if got.status != http.StatusConflict || got.errorBody(t).Error != "OUT_OF_STOCK" ||
+		got.header.Get("ETag") != "" || got.header.Get("Www-Authenticate") == "" {
+		t.Errorf("answer = %d %s %v, want 409 OUT_OF_STOCK, readable, no ETag, WWW-Authenticate kept", got.status, got.body, got.header)
+	}
+}
