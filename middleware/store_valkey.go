@@ -259,8 +259,16 @@ func (s *ValkeyStore) Complete(ctx context.Context, key, token string, rec *Reco
 // Every other failure (no connection, a timeout, a server that is loading,
 // failing over or busy) is left as it is, for the middleware to retry.
 func rejection(err error) error {
+	if err == nil {
+		return nil // before verr, whose address escapes: no allocation on success
+	}
+	return valkeyRejection(err)
+}
+
+// valkeyRejection is rejection of a non-nil err.
+func valkeyRejection(err error) error {
 	var verr *valkey.ValkeyError
-	if err == nil || !errors.As(err, &verr) {
+	if !errors.As(err, &verr) {
 		return err
 	}
 	msg := verr.Error()
