@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"log/slog"
 	"strings"
@@ -87,5 +88,31 @@ func TestValkeyStoreEvictionPolicyCluster(t *testing.T) {
 	err := s.Ping(t.Context())
 	if !errors.Is(err, middleware.ErrEvictionPolicy) || !strings.Contains(err.Error(), c.Nodes[2].Addr) {
 		t.Fatalf("Ping = %v, want ErrEvictionPolicy naming %s", err, c.Nodes[2].Addr)
+	}
+}
+
+// TestValkeyStoreCompleteOOMIsRejected: a Valkey at maxmemory under
+// noeviction refuses the completion with OOM, which the store reports as
+// ErrRecordRejected (the middleware then keeps the tombstone instead of
+// retrying); a refused connection is not a rejection.
+func TestValkeyStoreCompleteOOMIsRejected(t *testing.T) {
+	srv := valkeytest.StartServer(t)
+	s := middleware.NewValkeyStore(srv.Client(t))
+	key, token := "idemp:"+newKey(), "0123456789abcdef0123456789abcdef"
+	if _, err := s.Claim(t.Context(), key, processingRecord(token), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Do(t.Context(), "CONFIG", "SET", "maxmemory", "1"); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Complete(t.Context(), key, token, completedRecord(token, []byte(`{"id":1}`)), time.Hour)
+	if !errors.Is(err, middleware.ErrRecordRejected) || !strings.Contains(err.Error(), "OOM") {
+		t.Errorf("Complete at maxmemory = %v, want ErrRecordRejected wrapping the OOM reply", err)
+	}
+	srv.Stop()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.Complete(ctx, key, token, completedRecord(token, nil), time.Hour); err == nil || errors.Is(err, middleware.ErrRecordRejected) {
+		t.Errorf("Complete with Valkey down = %v, want an error that is not ErrRecordRejected", err)
 	}
 }

@@ -232,9 +232,9 @@ func (s *ValkeyStore) CompleteQuota(ctx context.Context, scope, key, token strin
 	keys := []string{key, scope + quotaInFlightSuffix, scope + quotaStoredSuffix, scope + quotaBytesSuffix}
 	args = append(args, member, flag(q.MaxStoredBytes > 0), flag(s.acks > 0))
 	if s.acks == 0 {
-		return s.ownedKeys(ctx, "complete", quotaCompleteScript, keys, args)
+		return rejection(s.ownedKeys(ctx, "complete", quotaCompleteScript, keys, args))
 	}
-	return s.completeAcked(ctx, quotaCompleteLua, quotaCompleteSHA1, keys, args)
+	return rejection(s.completeAcked(ctx, quotaCompleteLua, quotaCompleteSHA1, keys, args))
 }
 
 // ReleaseQuota implements [QuotaStore.ReleaseQuota] with one owner-checked
