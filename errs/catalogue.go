@@ -67,3 +67,34 @@ var (
 	// ErrMethodNotAllowed is 405 METHOD_NOT_ALLOWED.
 	ErrMethodNotAllowed = New(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "Method not allowed")
 )
+
+// ForStatus returns the built-in error for an HTTP status that stands for
+// one thing whatever the route: [ErrNotFound] for 404, [ErrMethodNotAllowed]
+// for 405, [ErrRequestTimeout] for 408, [ErrPayloadTooLarge] for 413,
+// [ErrClientClosedRequest] for 499, [ErrInternal] for 500,
+// [ErrServiceUnavailable] for 503 and [ErrGatewayTimeout] for 504. For any
+// other status it returns a new *Error with that status alone, whose code
+// and message come from the status text ("CONFLICT", "Conflict"). Framework
+// adapters use it to answer a status-only error (echo's HTTPError, gin's
+// AbortWithStatus) in the standard body with the catalogue's code.
+func ForStatus(status int) *Error {
+	switch status {
+	case http.StatusNotFound:
+		return ErrNotFound
+	case http.StatusMethodNotAllowed:
+		return ErrMethodNotAllowed
+	case http.StatusRequestTimeout:
+		return ErrRequestTimeout
+	case http.StatusRequestEntityTooLarge:
+		return ErrPayloadTooLarge
+	case StatusClientClosedRequest:
+		return ErrClientClosedRequest
+	case http.StatusInternalServerError:
+		return ErrInternal
+	case http.StatusServiceUnavailable:
+		return ErrServiceUnavailable
+	case http.StatusGatewayTimeout:
+		return ErrGatewayTimeout
+	}
+	return &Error{Status: status}
+}

@@ -124,3 +124,16 @@ func ExampleRegistry_Explain() {
 	//   [1]   *errs.detailsError "booking: not found" details=booking_id
 	//   [2]     *errors.errorString "booking: not found"  <- match
 }
+
+// ForStatus gives a status-only error the catalogue's code and message.
+func ExampleForStatus() {
+	for _, status := range []int{413, 404, 409} {
+		e := errs.ForStatus(status)
+		res := errs.Default().Resolve(e)
+		fmt.Println(res.Status, res.Code, res.Message)
+	}
+	// Output:
+	// 413 PAYLOAD_TOO_LARGE Request body is too large
+	// 404 NOT_FOUND Not found
+	// 409 CONFLICT Conflict
+}

@@ -30,11 +30,13 @@
 // A returned error is answered the way [ErrorHandler] answers it:
 //
 //	registered with errs (or an *errs.Error)  -> its status, code, message and details
-//	*echo.HTTPError                            -> its status; the code from the status
-//	                                              (409 CONFLICT); its message when it is
-//	                                              a string and the status is below 500
-//	echo.ErrNotFound, echo.ErrMethodNotAllowed -> errs.ErrNotFound, errs.ErrMethodNotAllowed:
-//	                                              the router's 404 and 405 as on any router
+//	*echo.HTTPError                            -> its status; the catalogue's code and
+//	                                              message for it (errs.ForStatus: 404
+//	                                              NOT_FOUND, 413 PAYLOAD_TOO_LARGE, else
+//	                                              from the status text, 409 CONFLICT); its
+//	                                              own message when it has one (a string
+//	                                              other than the status text) and the
+//	                                              status is below 500
 //	anything else                              -> 500 INTERNAL_ERROR, nothing of its text
 //
 // An *echo.HTTPError returned as is wins over what it wraps (its Internal

@@ -2,6 +2,7 @@ package idemecho
 
 import (
 	"errors"
+	"net/http"
 
 	"github.com/idemkit/idemkit/errs"
 	"github.com/labstack/echo/v4"
@@ -37,15 +38,14 @@ func (o *options) public(err error) error {
 	if inner, ok := he.Internal.(*echo.HTTPError); ok {
 		he = inner // as echo's own error handler does
 	}
-	switch he {
-	case echo.ErrNotFound: // the router's: the same answer as on any router
-		return errs.ErrNotFound.Wrap(err)
-	case echo.ErrMethodNotAllowed:
-		return errs.ErrMethodNotAllowed.Wrap(err)
+	// The catalogue's code for the status (404 NOT_FOUND for the router's
+	// own, 413 PAYLOAD_TOO_LARGE for BodyLimit's: the same answer as on any
+	// router), with the HTTPError's own message when it has one of its own
+	// and the status is not a 5xx.
+	base := errs.ForStatus(he.Code)
+	msg, _ := he.Message.(string)
+	if he.Code >= 500 || msg == "" || msg == http.StatusText(he.Code) {
+		return base.Wrap(err)
 	}
-	var msg string
-	if s, ok := he.Message.(string); ok && he.Code < 500 {
-		msg = s
-	}
-	return &errs.Error{Status: he.Code, Message: msg, Err: err}
+	return &errs.Error{Status: base.Status, Code: base.Code, Message: msg, Err: err}
 }

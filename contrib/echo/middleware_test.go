@@ -49,7 +49,7 @@ func TestReturnedErrorIsAnsweredAndNotStored(t *testing.T) {
 		{name: "echo.HTTPError with a non-string message", err: echo.NewHTTPError(http.StatusConflict, map[string]string{"why": secret}),
 			status: 409, code: "CONFLICT", message: "Conflict"},
 		{name: "echo.HTTPError 5xx never leaks its message", err: echo.NewHTTPError(http.StatusServiceUnavailable, secret),
-			status: 503, code: "SERVICE_UNAVAILABLE", message: "Service Unavailable"},
+			status: 503, code: "SERVICE_UNAVAILABLE", message: "Service temporarily unavailable. Please try again."},
 		{name: "echo.HTTPError 500", err: echo.NewHTTPError(http.StatusInternalServerError, secret).SetInternal(errors.New(secret)),
 			status: 500, code: "INTERNAL_ERROR", message: errs.MessageInternal},
 		{name: "echo.HTTPError wins over its Internal error", err: echo.NewHTTPError(http.StatusUnprocessableEntity, "bad order").SetInternal(errOutOfStock),

@@ -33,7 +33,8 @@
 // returns without having written a body:
 //
 //	status >= 400, header only (c.AbortWithStatus(401), c.AbortWithError(400, err),
-//	c.Status(404) without a body)            -> the standard body for that status; the
+//	c.Status(404) without a body)            -> the standard body for that status, with
+//	                                            the catalogue's code (errs.ForStatus); the
 //	                                            last c.Error's code, message and details
 //	                                            when the registry maps it to that status
 //	nothing written, c.Errors not empty      -> c.Errors.Last().Err: registered with errs

@@ -69,20 +69,14 @@ func (o *options) finish(c *gin.Context, rw *responseWriter, r *http.Request) {
 // (400 or more) that the chain left without a body: last, the chain's last
 // c.Error, when the registry maps it to that very status (so its code,
 // message and details are kept), else the standard body for the status,
-// with last as the internal cause (logged, never written). 404 and 405 are
-// errs.ErrNotFound and errs.ErrMethodNotAllowed, as [NoRoute] and
-// [NoMethod] answer them.
+// with last as the internal cause (logged, never written), with the
+// catalogue's code where it has one (errs.ForStatus: 404 and 405 as
+// [NoRoute] and [NoMethod] answer them, 413 PAYLOAD_TOO_LARGE, ...).
 func (o *options) statusError(status int, last error) error {
 	if last != nil && o.registry().Resolve(last).Status == status {
 		return last
 	}
-	switch status {
-	case http.StatusNotFound:
-		return errs.ErrNotFound.Wrap(last)
-	case http.StatusMethodNotAllowed:
-		return errs.ErrMethodNotAllowed.Wrap(last)
-	}
-	return &errs.Error{Status: status, Err: last}
+	return errs.ForStatus(status).Wrap(last)
 }
 
 // around runs the rest of c's chain inside the net/http middleware mw:

@@ -70,7 +70,7 @@ func TestUnwrittenErrorIsAnsweredAndNotStored(t *testing.T) {
 		}, status: 404, code: "NOT_FOUND", message: "Not found"},
 		{name: "AbortWithStatus 413", handle: func(c *gin.Context) {
 			c.AbortWithStatus(http.StatusRequestEntityTooLarge)
-		}, status: 413, code: "REQUEST_ENTITY_TOO_LARGE", message: "Request Entity Too Large"},
+		}, status: 413, code: "PAYLOAD_TOO_LARGE", message: "Request body is too large"},
 		{name: "c.Error with a status set", handle: func(c *gin.Context) {
 			c.Status(http.StatusUnprocessableEntity)
 			c.Error(errors.New(secret))
