@@ -171,7 +171,7 @@ func isOwner(b []byte, token string) bool {
 // (completed or tombstone) of the same claim as val, an encoded final
 // record: the same version, token, fingerprint, status, expiry and fence,
 // whatever the state and the rest. The Valkey scripts make the same check
-// (sameFinalLua).
+// (same_final in internal/valkeyscript/lua/owner.lua).
 func sameFinal(cur, val []byte) bool {
 	if len(val) < 3 {
 		return false

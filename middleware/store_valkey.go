@@ -2,8 +2,6 @@ package middleware
 
 import (
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,68 +9,18 @@ import (
 	"strings"
 	"time"
 
+	"github.com/idemkit/idemkit/internal/valkeyscript"
 	"github.com/valkey-io/valkey-go"
 )
 
-// Owner-checked scripts. ARGV[1] is the owner prefix of the token
-// (ownerPrefix): only a processing record of that owner starts with it, so
-// the check reads that many bytes (GETRANGE) and never decodes the record.
-// Each script touches one key, so they run unchanged on a Valkey Cluster.
+// The store's scripts live in internal/valkeyscript, one .lua file each,
+// sharing one owner check: it compares the owner prefix of the token
+// (ownerPrefix), which only a processing record of that owner starts with,
+// so it reads that many bytes (GETRANGE) and never decodes the record.
 // Complete and release also wake the key's waiters: SPUBLISH on the key's
 // notification channel, which lives in the key's hash slot (notifyChannel),
 // in the same atomic script — no extra round trip, and no window in which
 // the record changed but nobody was told.
-var (
-	// completeScript replaces the owner's record with ARGV[2], sets its
-	// time to live to ARGV[3] milliseconds in the same command, and
-	// publishes on channel ARGV[4]. A key that already holds the same
-	// claim's final record (sameFinalLua) answers 1 and is left as it is.
-	completeScript = valkey.NewLuaScript(`
-local p = ARGV[1]
-if redis.call('GETRANGE', KEYS[1], 0, #p - 1) ~= p then
-` + sameFinalLua + `
-  if same then return 1 end
-  return 0
-end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-redis.call('SPUBLISH', ARGV[4], 'done')
-return 1`)
-
-	// releaseScript deletes the owner's record and publishes on channel
-	// ARGV[2].
-	releaseScript = valkey.NewLuaScript(`
-local p = ARGV[1]
-if redis.call('GETRANGE', KEYS[1], 0, #p - 1) ~= p then return 0 end
-redis.call('DEL', KEYS[1])
-redis.call('SPUBLISH', ARGV[2], 'done')
-return 1`)
-
-	// extendScript writes the new expiry (ARGV[3], 8 bytes) at offset
-	// ARGV[4] of the owner's record and sets its time to live to ARGV[2]
-	// milliseconds.
-	extendScript = valkey.NewLuaScript(`
-local p = ARGV[1]
-if redis.call('GETRANGE', KEYS[1], 0, #p - 1) ~= p then return 0 end
-redis.call('SETRANGE', KEYS[1], ARGV[4], ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1`)
-)
-
-// sameFinalLua sets the Lua local same to whether KEYS[1] holds a final
-// record (completed or tombstone) of the same claim as ARGV[2]: the same
-// version, token length, token, fingerprint, status, expiry and fence, the
-// first 53+n bytes of the encoding but the state byte (see record_codec.go).
-// A Complete whose answer was lost (a timeout while the server was frozen,
-// a failover after the write) is then retried as success, not reported as
-// a lost lease; the state may differ, because a completed record the store
-// kept may meanwhile have been replaced by its tombstone in the retry.
-const sameFinalLua = `
-  local v = ARGV[2]
-  local n = 53 + string.byte(v, 3)
-  local cur = redis.call('GETRANGE', KEYS[1], 0, n - 1)
-  local st = string.byte(cur, 2)
-  local same = #cur == n and (st == 2 or st == 3) and
-    string.sub(cur, 1, 1) == string.sub(v, 1, 1) and string.sub(cur, 3) == string.sub(v, 3, n)`
 
 // ValkeyOption configures [NewValkeyStore].
 type ValkeyOption func(*valkeyOptions)
@@ -249,9 +197,9 @@ func (s *ValkeyStore) Complete(ctx context.Context, key, token string, rec *Reco
 		return err
 	}
 	if s.acks > 0 {
-		return rejection(s.completeAcked(ctx, completeAckedLua, completeAckedSHA1, []string{key}, args))
+		return rejection(s.completeAcked(ctx, valkeyscript.CompleteAcked, []string{key}, args))
 	}
-	return rejection(s.owned(ctx, "complete", completeScript, key, args))
+	return rejection(s.owned(ctx, "complete", valkeyscript.Complete, []string{key}, args))
 }
 
 // rejection wraps in ErrRecordRejected an error reply with which the server
@@ -284,7 +232,7 @@ func (s *ValkeyStore) Release(ctx context.Context, key, token string) error {
 	if !ok {
 		return ErrLeaseLost
 	}
-	return s.owned(ctx, "release", releaseScript, key, []string{prefix, notifyChannel(key)})
+	return s.owned(ctx, "release", valkeyscript.Release, []string{key}, []string{prefix, notifyChannel(key)})
 }
 
 // Extend implements [Store.Extend] with an owner-checked PEXPIRE. The
@@ -294,7 +242,7 @@ func (s *ValkeyStore) Extend(ctx context.Context, key, token string, ttl time.Du
 	if err != nil {
 		return err
 	}
-	return s.owned(ctx, "extend", extendScript, key, args)
+	return s.owned(ctx, "extend", valkeyscript.Extend, []string{key}, args)
 }
 
 // completeArgs returns the ARGV of the complete scripts: the owner prefix,
@@ -347,10 +295,10 @@ func (s *ValkeyStore) Ping(ctx context.Context) error {
 	return s.checkEviction(ctx)
 }
 
-// owned runs an owner-checked script that answers 1 (done) or 0 (not the
-// owner's processing record).
-func (s *ValkeyStore) owned(ctx context.Context, op string, script *valkey.Lua, key string, args []string) error {
-	n, err := script.Exec(ctx, s.client, []string{key}, args).AsInt64()
+// owned runs an owner-checked script on keys (the record first) that
+// answers 1 (done) or 0 (not the owner's processing record).
+func (s *ValkeyStore) owned(ctx context.Context, op string, sc *valkeyscript.Script, keys, args []string) error {
+	n, err := sc.Exec(ctx, s.client, keys, args).AsInt64()
 	if err != nil {
 		return fmt.Errorf("idempotency: valkey %s: %w", op, err)
 	}
@@ -445,41 +393,16 @@ func (s *ValkeyStore) releaseUnacked(ctx context.Context, key, token string) {
 	if !ok || ctx.Err() != nil {
 		return
 	}
-	if err := releaseScript.Exec(ctx, s.client, []string{key}, []string{prefix, notifyChannel(key)}).Error(); err != nil {
+	if err := valkeyscript.Release.Exec(ctx, s.client, []string{key}, []string{prefix, notifyChannel(key)}).Error(); err != nil {
 		s.log.LogAttrs(ctx, slog.LevelDebug, "idempotency: valkey: deleting an unacknowledged claim failed; it expires after its time to live",
 			slog.String("key", key), slog.Any("error", err))
 	}
 }
 
-// completeAckedLua is completeScript for a replica-acknowledged completion,
-// which the store sends by hand (EVALSHA then WAIT on one connection), so
-// it keeps its own source. It also answers 2 when the key already holds
-// the same claim's final record (sameFinalLua): a Complete retried after ErrReplicaAck (the middleware
-// retries a failed completion in the background) then succeeds once the
-// replicas acknowledge. To make WAIT cover the earlier write, it writes the
-// same value again (KEEPTTL): the replication stream is ordered, so a
-// replica that acknowledges this write also has the earlier one.
-const completeAckedLua = `
-local p = ARGV[1]
-if redis.call('GETRANGE', KEYS[1], 0, #p - 1) == p then
-  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-  redis.call('SPUBLISH', ARGV[4], 'done')
-  return 1
-end
-` + sameFinalLua + `
-if same then
-  redis.call('SET', KEYS[1], redis.call('GET', KEYS[1]), 'KEEPTTL')
-  return 2
-end
-return 0`
-
-// completeAckedSHA1 names completeAckedLua for EVALSHA.
-var completeAckedSHA1 = scriptSHA1(completeAckedLua)
-
 // completeAcked runs a completion script with replica acknowledgement
 // (evalAcked) and reads its answer: 0 means the lease was lost.
-func (s *ValkeyStore) completeAcked(ctx context.Context, src, sha string, keys, args []string) error {
-	res, acked, werr := s.evalAcked(ctx, src, sha, keys, args)
+func (s *ValkeyStore) completeAcked(ctx context.Context, sc *valkeyscript.Script, keys, args []string) error {
+	res, acked, werr := s.evalAcked(ctx, sc, keys, args)
 	n, err := res.AsInt64()
 	if err != nil {
 		return fmt.Errorf("idempotency: valkey complete: %w", err)
@@ -490,23 +413,13 @@ func (s *ValkeyStore) completeAcked(ctx context.Context, src, sha string, keys, 
 	return s.ackError("complete", acked, werr)
 }
 
-// evalAcked runs the script src (EVALSHA, or EVAL when the server does not
+// evalAcked runs the script sc (EVALSHA, or EVAL when the server does not
 // know it: after a restart or a failover it lost its script cache) followed
 // by WAIT on the same connection (writeAcked).
-func (s *ValkeyStore) evalAcked(ctx context.Context, src, sha string, keys, args []string) (valkey.ValkeyResult, int64, error) {
-	res, acked, werr := s.writeAcked(ctx, func() valkey.Completed {
-		return s.client.B().Evalsha().Sha1(sha).Numkeys(int64(len(keys))).Key(keys...).Arg(args...).Build()
-	})
+func (s *ValkeyStore) evalAcked(ctx context.Context, sc *valkeyscript.Script, keys, args []string) (valkey.ValkeyResult, int64, error) {
+	res, acked, werr := s.writeAcked(ctx, func() valkey.Completed { return sc.EvalSHA(s.client, keys, args) })
 	if verr, ok := valkey.IsValkeyErr(res.Error()); ok && verr.IsNoScript() {
-		res, acked, werr = s.writeAcked(ctx, func() valkey.Completed {
-			return s.client.B().Eval().Script(src).Numkeys(int64(len(keys))).Key(keys...).Arg(args...).Build()
-		})
+		res, acked, werr = s.writeAcked(ctx, func() valkey.Completed { return sc.Eval(s.client, keys, args) })
 	}
 	return res, acked, werr
-}
-
-// scriptSHA1 returns the hex SHA-1 that EVALSHA names src by.
-func scriptSHA1(src string) string {
-	sum := sha1.Sum([]byte(src))
-	return hex.EncodeToString(sum[:])
 }
