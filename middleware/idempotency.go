@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -79,13 +80,13 @@ func newIdempotency(cfg IdempotencyConfig) *idempotency {
 	def := DefaultIdempotencyConfig(cfg.Store)
 	m := &idempotency{
 		store:         cfg.Store,
-		prefix:        cmp(cfg.KeyPrefix, def.KeyPrefix),
-		processingTTL: cmp(cfg.ProcessingTTL, def.ProcessingTTL),
-		completedTTL:  cmp(cfg.CompletedTTL, def.CompletedTTL),
+		prefix:        cmp.Or(cfg.KeyPrefix, def.KeyPrefix),
+		processingTTL: cmp.Or(cfg.ProcessingTTL, def.ProcessingTTL),
+		completedTTL:  cmp.Or(cfg.CompletedTTL, def.CompletedTTL),
 		scope:         cfg.Scope,
-		storeTimeout:  cmp(cfg.StoreTimeout, def.StoreTimeout),
-		maxBody:       cmp(cfg.MaxBodyBytes, def.MaxBodyBytes),
-		maxResponse:   cmp(cfg.MaxResponseBytes, def.MaxResponseBytes),
+		storeTimeout:  cmp.Or(cfg.StoreTimeout, def.StoreTimeout),
+		maxBody:       cmp.Or(cfg.MaxBodyBytes, def.MaxBodyBytes),
+		maxResponse:   cmp.Or(cfg.MaxResponseBytes, def.MaxResponseBytes),
 		shouldStore:   cfg.ShouldStore,
 		headerFilter:  cfg.HeaderPolicy.compile(),
 		inProgress:    cfg.InProgress,
@@ -97,8 +98,8 @@ func newIdempotency(cfg IdempotencyConfig) *idempotency {
 		wait:          newWaiting(cfg),
 		quota:         cfg.Quota,
 	}
-	m.pending.maxCount = cmp(cfg.MaxPendingCompletions, def.MaxPendingCompletions)
-	m.pending.maxBytes = cmp(cfg.MaxPendingCompletionBytes, def.MaxPendingCompletionBytes)
+	m.pending.maxCount = cmp.Or(cfg.MaxPendingCompletions, def.MaxPendingCompletions)
+	m.pending.maxBytes = cmp.Or(cfg.MaxPendingCompletionBytes, def.MaxPendingCompletionBytes)
 	m.storeUnwritten = cfg.StoreUnwritten
 	m.skipFunc, m.requireKey, m.validateKey = cfg.Skip, cfg.RequireKey, cfg.KeyValidator
 	m.store = m.withQuota(cfg.Store)
@@ -120,7 +121,7 @@ func newIdempotency(cfg IdempotencyConfig) *idempotency {
 	} else {
 		m.writeLogged = m.writeError
 	}
-	retryAfter := cmp(cfg.RetryAfter, def.RetryAfter)
+	retryAfter := cmp.Or(cfg.RetryAfter, def.RetryAfter)
 	m.retryAfter = strconv.FormatInt(int64((retryAfter+time.Second-1)/time.Second), 10)
 
 	headers := cfg.Headers
@@ -140,15 +141,6 @@ func newIdempotency(cfg IdempotencyConfig) *idempotency {
 		m.skip[p] = struct{}{}
 	}
 	return m
-}
-
-// cmp returns v, or def when v is the zero value.
-func cmp[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 type idempotencyHandler struct {

@@ -75,7 +75,7 @@ func (m *idempotency) complete(r *http.Request, rec *recorder.Recorder, outer ht
 	now := c.now()
 	stored := m.finalRecord(scratch, StateCompleted, rec, outer, c, now)
 	stored.Body = rec.Body()
-	if m.store1(r, c, l, stored, EventStored, elapsed, now) {
+	if m.storeFinal(r, c, l, stored, EventStored, elapsed, now) {
 		// Not put in the replay cache: most keys are never retried, and a
 		// record enters the cache on its first replay from the store.
 		rec.SetCommitHeader(HeaderExpires, m.expires.values(stored.ExpiresAt)...)
@@ -96,7 +96,7 @@ func (m *idempotency) tombstone(r *http.Request, rec *recorder.Recorder, outer h
 	m.log.LogAttrs(r.Context(), slog.LevelInfo, "idempotency: response not replayable, storing a tombstone",
 		slog.String("key", c.Key), slog.String("reason", unstorableReason(rec)), slog.Int("status", ts.Status),
 		slog.Int64("body_bytes", ts.BodySize))
-	if m.store1(r, c, l, ts, EventTombstoned, elapsed, now) {
+	if m.storeFinal(r, c, l, ts, EventTombstoned, elapsed, now) {
 		rec.SetCommitHeader(HeaderExpires, m.expires.values(ts.ExpiresAt)...)
 	}
 }
@@ -129,13 +129,13 @@ func unstorableReason(rec *recorder.Recorder) string {
 	return rec.Reason()
 }
 
-// store1 writes a final record (completed or tombstone) under the claim,
+// storeFinal writes a final record (completed or tombstone) under the claim,
 // at the time now, and reports whether it was written now. When the store
 // fails, the record is written in the background (completion.go) as soon as
 // the store answers again, while the lease keeps the claim alive: the
 // handler ran, so a retry must see "processing" meanwhile, never run it a
 // second time.
-func (m *idempotency) store1(r *http.Request, c *claimed, l *lease, rec *Record, ok EventKind, elapsed time.Duration, now time.Time) bool {
+func (m *idempotency) storeFinal(r *http.Request, c *claimed, l *lease, rec *Record, ok EventKind, elapsed time.Duration, now time.Time) bool {
 	l.finish()
 	ctx := m.detached(r)
 	var err error

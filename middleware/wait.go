@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"math/rand/v2"
@@ -38,7 +39,7 @@ type waiting struct {
 }
 
 func newWaiting(cfg IdempotencyConfig) waiting {
-	w := waiting{max: cmp(cfg.MaxWait, DefaultMaxWait)}
+	w := waiting{max: cmp.Or(cfg.MaxWait, DefaultMaxWait)}
 	if w.max < 0 {
 		return waiting{}
 	}
