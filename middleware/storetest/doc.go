@@ -26,7 +26,10 @@
 //   - Complete by the owner turns the record into the completed one that
 //     later claims return; Complete, Release and Extend with another token,
 //     on a missing key or on a completed record return
-//     [middleware.ErrLeaseLost] and change nothing.
+//     [middleware.ErrLeaseLost] and change nothing — except that Complete of
+//     the same claim's final record again (equal fingerprint, fence, status
+//     and expiry: an earlier Complete that landed although its answer was
+//     lost), or of its tombstone, succeeds and leaves the stored record.
 //   - An owner whose processing record expired gets ErrLeaseLost and cannot
 //     touch the record of the request that claimed the key after it.
 //   - Release by the owner frees the key; Extend keeps a processing record
