@@ -83,8 +83,8 @@ func (p *pendingCompletions) done(size int64) {
 	p.mu.Unlock()
 }
 
-// len returns the number of records waiting and the bytes they hold.
-func (p *pendingCompletions) len() (int, int64) {
+// usage returns the number of records waiting and the bytes they hold.
+func (p *pendingCompletions) usage() (int, int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.count, p.bytes
@@ -129,7 +129,7 @@ func (m *idempotency) deferCompletion(r *http.Request, c *claimed, l *lease, rec
 	switch got := m.pending.admit(size, tsize); {
 	case got == 0:
 		l.stop()
-		count, bytes := m.pending.len()
+		count, bytes := m.pending.usage()
 		m.emit(Event{Kind: EventCompletionDropped, Request: r, Key: c.Key, Status: rec.Status, Err: err})
 		m.log.LogAttrs(r.Context(), slog.LevelError,
 			"idempotency: too many responses wait to be stored (MaxPendingCompletions or MaxPendingCompletionBytes); "+
@@ -138,10 +138,10 @@ func (m *idempotency) deferCompletion(r *http.Request, c *claimed, l *lease, rec
 			slog.Int("pending", count), slog.Int64("pending_bytes", bytes), slog.Any("error", err))
 		return
 	case got == tsize && tsize != size && rec.State == StateCompleted:
-		count, bytes := m.pending.len()
+		count, bytes := m.pending.usage()
 		m.log.LogAttrs(r.Context(), slog.LevelWarn,
 			"idempotency: pending completions hold MaxPendingCompletionBytes; keeping a tombstone instead of the response "+
-				"(a retry gets 409 RESPONSE_NOT_REPLAYABLE, never a second run)",
+				"(a retry gets 303 or 409 RESPONSE_NOT_REPLAYABLE, never a second run)",
 			slog.String("key", c.Key), slog.Int("pending", count), slog.Int64("pending_bytes", bytes),
 			slog.Int64("body_bytes", int64(len(rec.Body))))
 		pending, ok = tombstoneOf(rec), EventTombstoned
@@ -179,7 +179,7 @@ func (m *idempotency) completeLater(r *http.Request, c *claimed, l *lease, rec *
 		}
 		if refusals >= rejectedAttempts && rec.State == StateCompleted {
 			m.log.LogAttrs(context.Background(), slog.LevelWarn,
-				"idempotency: the store rejects the response; storing a tombstone instead (a retry gets 409 RESPONSE_NOT_REPLAYABLE, never a second run)",
+				"idempotency: the store rejects the response; storing a tombstone instead (a retry gets 303 or 409 RESPONSE_NOT_REPLAYABLE, never a second run)",
 				slog.String("key", c.Key), slog.Int("body_bytes", len(rec.Body)), slog.Any("error", err))
 			rec, ok, refusals = tombstoneOf(rec), EventTombstoned, 0
 		} else {

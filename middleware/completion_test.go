@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -98,6 +99,35 @@ func newCompletionRig(t *testing.T, body string, configure func(*middleware.Idem
 	return g
 }
 
+// awaitReplay retries POST path with key while the answer has one of the
+// waiting statuses (the record is not written yet), and fails the test
+// unless it then is the original 201 replayed: body, and Location when
+// location is set.
+func awaitReplay(t *testing.T, mw http.Handler, path, key, body, location string, waiting ...int) {
+	t.Helper()
+	eventually(t, time.Minute, "the original answer replayed", func() bool {
+		got := do(t, mw, "POST", path, key, "{}")
+		switch {
+		case slices.Contains(waiting, got.status):
+			return false
+		case got.status != http.StatusCreated || got.body != body || got.header.Get("Idempotent-Replayed") != "true" ||
+			(location != "" && got.header.Get("Location") != location):
+			t.Fatalf("retry of %s = %d %q %v, want the original 201 %q replayed", key, got.status, got.body, got.header, body)
+		}
+		return true
+	})
+}
+
+// noEvents fails the test if ev holds any event of the given kinds.
+func noEvents(t *testing.T, ev *events, kinds ...middleware.EventKind) {
+	t.Helper()
+	for _, k := range kinds {
+		if n := ev.count(k); n != 0 {
+			t.Errorf("%v events = %d, want 0 (%v)", k, n, ev.String())
+		}
+	}
+}
+
 // finishDuringOutage runs a request to /block with key, takes the store
 // down while its handler runs, and returns the client's answer.
 func (g *completionRig) finishDuringOutage(t *testing.T, key string) result {
@@ -130,32 +160,18 @@ func TestCompletionOutlastsOutage(t *testing.T) {
 		t.Errorf("retry while the store is down = %d, want 503", got.status)
 	}
 	g.store.down.Store(false)
-	eventually(t, 30*time.Second, "replay after the outage", func() bool {
-		got := do(t, g.mw, "POST", "/block", key, "{}")
-		switch {
-		case got.status == http.StatusAccepted:
-			return false
-		case got.status != http.StatusCreated || got.body != body || got.header.Get("Idempotent-Replayed") != "true" ||
-			got.header.Get("Location") != "/bookings/7":
-			t.Fatalf("retry after the outage = %d %q %v, want the original 201 replayed", got.status, got.body, got.header)
-		}
-		return true
-	})
+	awaitReplay(t, g.mw, "/block", key, body, "/bookings/7", http.StatusAccepted)
 	if n := g.h.calls.Load(); n != 1 {
 		t.Errorf("handler calls = %d, want 1", n)
 	}
-	for _, k := range []middleware.EventKind{middleware.EventTombstoned, middleware.EventLeaseLost, middleware.EventCompletionDropped} {
-		if n := g.ev.count(k); n != 0 {
-			t.Errorf("%v events = %d, want 0 (%v)", k, n, g.ev.String())
-		}
-	}
+	noEvents(t, &g.ev, middleware.EventTombstoned, middleware.EventLeaseLost, middleware.EventCompletionDropped)
 	if g.ev.count(middleware.EventStored) != 1 {
 		t.Errorf("events = %v, want one stored", g.ev.String())
 	}
 }
 
 // TestCompletionRejectedKeepsTombstone: a store that answers and refuses
-// the response (ErrRecordRejected) gets its tombstone: the retry is 409
+// the response (ErrRecordRejected) gets its tombstone: the retry is sent
 // 303 to its Location, never a second run.
 func TestCompletionRejectedKeepsTombstone(t *testing.T) {
 	g := newCompletionRig(t, `{"ok":true}`, nil)

@@ -150,7 +150,7 @@ type idempotencyHandler struct {
 
 func (h *idempotencyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m := h.m
-	if !m.applies(r) {
+	if !m.applies(r) || (m.skipFunc != nil && m.skipFunc(r)) {
 		h.next.ServeHTTP(w, r)
 		return
 	}
@@ -231,9 +231,7 @@ func (h *idempotencyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		m.emit(Event{Kind: EventStoreError, Request: r, Key: skey, Err: err, Duration: time.Since(start)})
-		if !m.inProcess {
-			go m.releaseLate(skey, token)
-		}
+		m.releaseLate(skey, token)
 		if m.failOpen {
 			m.log.LogAttrs(r.Context(), slog.LevelError,
 				"idempotency store unavailable: running the handler WITHOUT idempotency protection (FailOpen)",
@@ -296,8 +294,9 @@ func (c *claimed) request(r *http.Request, p *requestPrint) *http.Request {
 	return &c.req
 }
 
-// applies reports whether the request is covered: its method, its path
-// and the Skip predicate.
+// applies reports whether the request's method and path are covered (the
+// Skip predicate is asked by the caller: a call through a func value here
+// would keep applies from being inlined on the no-key path).
 func (m *idempotency) applies(r *http.Request) bool {
 	covered := false
 	for _, meth := range m.methods {
@@ -314,7 +313,7 @@ func (m *idempotency) applies(r *http.Request) bool {
 			return false
 		}
 	}
-	return m.skipFunc == nil || !m.skipFunc(r)
+	return true
 }
 
 // rawKey returns the first configured key header present. More than one
@@ -353,11 +352,18 @@ func (m *idempotency) bodyError(w http.ResponseWriter, r *http.Request, err erro
 // otherwise hold its key (and a quota slot) for ProcessingTTL, and the
 // client's retry would get "processing" for a request that never ran.
 // Release is owner-checked, so it deletes nothing else; when the store is
-// really down it fails and the claim, if any, expires.
+// really down it fails and the claim, if any, expires. It runs in the
+// background, so the 503 is not delayed; an in-process store never answers
+// late, so there is nothing to release.
 func (m *idempotency) releaseLate(skey, token string) {
-	ctx, cancel := context.WithTimeout(context.Background(), m.storeTimeout)
-	defer cancel()
-	m.store.Release(ctx, skey, token)
+	if m.inProcess {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), m.storeTimeout)
+		defer cancel()
+		m.store.Release(ctx, skey, token)
+	}()
 }
 
 // unavailable answers 503 SERVICE_UNAVAILABLE with Retry-After for a store

@@ -53,7 +53,7 @@ func (h *idempotencyHandler) run(w http.ResponseWriter, r *http.Request, c *clai
 	case rec.Hijacked():
 		// The connection left HTTP: whatever the handler did, it did.
 		m.tombstone(r, rec, outer, c, l, elapsed, scratch)
-	case !rec.Written() && !m.storeUnwritten && !rec.Hijacked():
+	case !rec.Written() && !m.storeUnwritten:
 		l.stop()
 		m.unwritten(r, c, elapsed)
 	case r.Method == http.MethodHead || neverStored(status) || !m.shouldStore(status):

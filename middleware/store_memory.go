@@ -242,7 +242,7 @@ func (s *MemoryStore) completeSlot(ctx context.Context, key, token string, rec *
 	if err := s.completeEncoded(key, token, val, ttl, slot, at); err != errAlreadyComplete {
 		return err
 	}
-	return nil
+	return nil // the same claim's final record is there already
 }
 
 // errAlreadyComplete is completeEncoded's answer when the key already holds

@@ -208,13 +208,8 @@ func (s *ValkeyStore) Complete(ctx context.Context, key, token string, rec *Reco
 // failing over or busy) is left as it is, for the middleware to retry.
 func rejection(err error) error {
 	if err == nil {
-		return nil // before verr, whose address escapes: no allocation on success
+		return nil // before verr is declared: its address escapes, so it is allocated there
 	}
-	return valkeyRejection(err)
-}
-
-// valkeyRejection is rejection of a non-nil err.
-func valkeyRejection(err error) error {
 	var verr *valkey.ValkeyError
 	if !errors.As(err, &verr) {
 		return err

@@ -136,9 +136,7 @@ func (h *idempotencyHandler) await(w http.ResponseWriter, r *http.Request, rec *
 			stop()
 			m.emit(Event{Kind: EventWaited, Request: r, Key: d.skey, Duration: time.Since(start), Err: err})
 			m.emit(Event{Kind: EventStoreError, Request: r, Key: d.skey, Err: err})
-			if !m.inProcess {
-				go m.releaseLate(d.skey, token) // as for a first request's failed claim
-			}
+			m.releaseLate(d.skey, token) // as for a first request's failed claim
 			m.unavailable(w, r, d.skey, "idempotency store unavailable while a duplicate waited: answering 503", err)
 			return true
 		case existing == nil: // the first released its claim: take over
