@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/idemkit/idemkit/examples/booking/internal/booking"
+	"github.com/idemkit/idemkit/examples/internal/booking"
 )
 
 // config is the demo's configuration, read from the environment.

@@ -28,7 +28,7 @@ import (
 	"time"
 
 	"github.com/idemkit/idemkit/examples/booking/internal/api"
-	"github.com/idemkit/idemkit/examples/booking/internal/booking"
+	"github.com/idemkit/idemkit/examples/internal/booking"
 )
 
 // shutdownTimeout is how long in-flight requests get to finish on shutdown.

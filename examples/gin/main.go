@@ -23,9 +23,9 @@
 //	GET  /api/v1/zones/:id             -> 200 {"zone_id","capacity","available"}
 //	GET  /health, /ready, /metrics     -> liveness, readiness (store ping), event counters
 //
-// It keeps the demo's booking rules small (zone-a has 1000 seats, zone-b 10;
-// no expiry, no per-user limit): examples/booking has the full service,
-// whose internal packages cannot be imported from here.
+// The booking rules are the demo's own (examples/internal/booking): zone-a
+// has 1000 seats and zone-b 10, a reservation holds its seats for 10
+// minutes unless confirmed, and a user holds at most 10 seats.
 package main
 
 import (
@@ -43,6 +43,7 @@ import (
 	"github.com/gin-gonic/gin"
 	idemgin "github.com/idemkit/idemkit/contrib/gin"
 	"github.com/idemkit/idemkit/errs"
+	"github.com/idemkit/idemkit/examples/internal/booking"
 	"github.com/idemkit/idemkit/httpx"
 	"github.com/idemkit/idemkit/middleware"
 	"github.com/valkey-io/valkey-go"
@@ -56,7 +57,7 @@ var probes = []string{"/health", "/ready", "/metrics"}
 
 // newHandler returns the application on store.
 func newHandler(store middleware.Store) http.Handler {
-	svc := newService()
+	svc := bookings{svc: booking.New(booking.DemoZones())}
 	events := newEventCounts()
 
 	cfg := middleware.DefaultIdempotencyConfig(store)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/idemkit/idemkit/examples/internal/booking"
 	"github.com/idemkit/idemkit/httpx"
 	"github.com/idemkit/idemkit/internal/valkeytest"
 	"github.com/idemkit/idemkit/middleware"
@@ -84,7 +85,7 @@ func decodeAs[T any](t *testing.T, r reply) T {
 func available(t *testing.T, base, zoneID string) int {
 	t.Helper()
 	r := call(t, http.MethodGet, base+"/api/v1/zones/"+zoneID, "alice", "", "")
-	return decodeAs[zone](t, r).Available
+	return decodeAs[zoneView](t, r).Available
 }
 
 // Reserving twice with one key makes one booking: the retry is the first
@@ -101,7 +102,7 @@ func TestReserveTwiceWithOneKey(t *testing.T) {
 			if first.status != http.StatusOK || first.header.Get("Idempotent-Replayed") != "" {
 				t.Fatalf("first reserve = %d %s, want 200, not replayed", first.status, first.body)
 			}
-			if b := decodeAs[booking](t, first); b.Status != statusReserved || b.Quantity != 2 || b.BookingID == "" {
+			if b := decodeAs[bookingView](t, first); b.Status != string(booking.StatusReserved) || b.Quantity != 2 || b.BookingID == "" {
 				t.Errorf("first reserve = %s, want a RESERVED booking of 2", first.body)
 			}
 			if retry.status != http.StatusOK || !bytes.Equal(retry.body, first.body) || retry.header.Get("Idempotent-Replayed") != "true" {
@@ -148,7 +149,7 @@ func TestSoldOutIsNotStored(t *testing.T) {
 					t.Errorf("attempt %d: the 409 was replayed", attempt)
 				}
 			}
-			id := decodeAs[booking](t, bob).BookingID
+			id := decodeAs[bookingView](t, bob).BookingID
 			if r := call(t, http.MethodPost, srv.URL+"/api/v1/bookings/"+id+"/cancel", "bob", "", ""); r.status != http.StatusOK {
 				t.Fatalf("bob's cancel = %d %s", r.status, r.body)
 			}
@@ -166,12 +167,12 @@ func TestConfirmAndCancel(t *testing.T) {
 	srv := httptest.NewServer(newHandler(middleware.NewMemoryStore()))
 	defer srv.Close()
 	res := call(t, http.MethodPost, srv.URL+"/api/v1/bookings/reserve", "alice", "", `{"zone_id":"zone-b","quantity":3}`)
-	id := decodeAs[booking](t, res).BookingID
+	id := decodeAs[bookingView](t, res).BookingID
 	confirm, cancel := srv.URL+"/api/v1/bookings/"+id+"/confirm", srv.URL+"/api/v1/bookings/"+id+"/cancel"
 
 	first := call(t, http.MethodPost, confirm, "alice", "confirm-1", "")
 	retry := call(t, http.MethodPost, confirm, "alice", "confirm-1", "")
-	if first.status != 200 || decodeAs[booking](t, first).Status != statusConfirmed ||
+	if first.status != 200 || decodeAs[bookingView](t, first).Status != string(booking.StatusConfirmed) ||
 		retry.status != 200 || !bytes.Equal(retry.body, first.body) || retry.header.Get("Idempotent-Replayed") != "true" {
 		t.Errorf("confirm, retry = %d %s, %d %s, want CONFIRMED, then replayed", first.status, first.body, retry.status, retry.body)
 	}
@@ -181,7 +182,7 @@ func TestConfirmAndCancel(t *testing.T) {
 		got.Error != "INVALID_BOOKING_STATE" || !maps.Equal(got.Details, want) {
 		t.Errorf("confirm without a key = %d %s, want 409 INVALID_BOOKING_STATE %v", again.status, again.body, want)
 	}
-	if r := call(t, http.MethodPost, cancel, "alice", "cancel-1", ""); r.status != 200 || decodeAs[booking](t, r).Status != statusCancelled {
+	if r := call(t, http.MethodPost, cancel, "alice", "cancel-1", ""); r.status != 200 || decodeAs[bookingView](t, r).Status != string(booking.StatusCancelled) {
 		t.Errorf("cancel = %d %s, want CANCELLED", r.status, r.body)
 	}
 	if r := call(t, http.MethodPost, cancel, "alice", "cancel-1", ""); r.status != 200 || r.header.Get("Idempotent-Replayed") != "true" {
@@ -196,7 +197,7 @@ func TestConfirmAndCancel(t *testing.T) {
 func TestErrorsInStandardBody(t *testing.T) {
 	srv := httptest.NewServer(newHandler(middleware.NewMemoryStore()))
 	defer srv.Close()
-	mallorys := decodeAs[booking](t, call(t, http.MethodPost, srv.URL+"/api/v1/bookings/reserve", "mallory", "",
+	mallorys := decodeAs[bookingView](t, call(t, http.MethodPost, srv.URL+"/api/v1/bookings/reserve", "mallory", "",
 		`{"zone_id":"zone-a","quantity":1}`)).BookingID
 	tests := []struct {
 		name, method, path, user, key, body string

@@ -5,7 +5,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/idemkit/idemkit/errs"
-	"github.com/idemkit/idemkit/examples/booking/internal/booking"
+	"github.com/idemkit/idemkit/examples/internal/booking"
 	"github.com/idemkit/idemkit/httpx"
 	"github.com/idemkit/idemkit/middleware"
 )

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/idemkit/idemkit/examples/booking/internal/booking"
+	"github.com/idemkit/idemkit/examples/internal/booking"
 	"github.com/idemkit/idemkit/httpx"
 )
 

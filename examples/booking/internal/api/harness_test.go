@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/idemkit/idemkit/examples/booking/internal/api"
-	"github.com/idemkit/idemkit/examples/booking/internal/booking"
+	"github.com/idemkit/idemkit/examples/internal/booking"
 	"github.com/idemkit/idemkit/httpx"
 	"github.com/idemkit/idemkit/internal/valkeytest"
 	"github.com/idemkit/idemkit/middleware"

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/idemkit/idemkit/errs"
-	"github.com/idemkit/idemkit/examples/booking/internal/booking"
+	"github.com/idemkit/idemkit/examples/internal/booking"
 )
 
 // A reservation holds seats until it is confirmed; an error resolves to the

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/idemkit/idemkit/errs"
-	"github.com/idemkit/idemkit/examples/booking/internal/booking"
+	"github.com/idemkit/idemkit/examples/internal/booking"
 )
 
 func TestReserveErrors(t *testing.T) {
