@@ -75,17 +75,14 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 // r may be nil (no trace id, no negotiation); err may be nil, which is
 // answered 500 and logged as a programming error.
 func (ew *ErrorWriter) Write(w http.ResponseWriter, r *http.Request, err error) {
-	reg, logger, problem := errs.Default(), slog.Default(), true
+	logger, problem := slog.Default(), true
 	if ew != nil {
-		if ew.Registry != nil {
-			reg = ew.Registry
-		}
 		if ew.Logger != nil {
 			logger = ew.Logger
 		}
 		problem = !ew.DisableProblemDetails
 	}
-	res := reg.Resolve(err)
+	res := ew.Resolve(err)
 
 	ctx := context.Background()
 	var traceID, method, path string
@@ -147,6 +144,16 @@ func dropRepresentation(h http.Header) {
 	for _, k := range representationHeaders {
 		delete(h, k) // canonical names: no CanonicalMIMEHeaderKey per call
 	}
+}
+
+// Resolve returns what Write answers err with: the mapping of ew's
+// Registry, or of the default registry when ew or its Registry is nil.
+// Adapters that must know an error's status before writing it use it.
+func (ew *ErrorWriter) Resolve(err error) errs.Resolution {
+	if ew != nil && ew.Registry != nil {
+		return ew.Registry.Resolve(err)
+	}
+	return errs.Default().Resolve(err)
 }
 
 // Handler adapts f to an http.Handler that answers f's error with ew. As

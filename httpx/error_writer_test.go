@@ -351,3 +351,31 @@ func TestWriteErrorDropsRepresentationHeaders(t *testing.T) {
 		t.Errorf("headers = %v, want the CORS and WWW-Authenticate headers kept", w.Header())
 	}
 }
+
+// TestErrorWriterResolve: Resolve is the mapping Write answers with, from
+// the writer's registry or the default one.
+func TestErrorWriterResolve(t *testing.T) {
+	reg := errs.NewRegistry()
+	errSoldOut := errors.New("sold out")
+	if err := reg.Register(errSoldOut, http.StatusConflict, "SOLD_OUT", "Sold out"); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		ew     *httpx.ErrorWriter
+		status int
+		code   string
+	}{
+		{"nil writer: default registry", nil, http.StatusInternalServerError, "INTERNAL_ERROR"},
+		{"zero writer: default registry", &httpx.ErrorWriter{}, http.StatusInternalServerError, "INTERNAL_ERROR"},
+		{"own registry", &httpx.ErrorWriter{Registry: reg}, http.StatusConflict, "SOLD_OUT"},
+	}
+	for _, tt := range tests {
+		res := tt.ew.Resolve(errSoldOut)
+		w := httptest.NewRecorder()
+		tt.ew.Write(w, httptest.NewRequest("GET", "/", nil), errSoldOut)
+		if res.Status != tt.status || res.Code != tt.code || w.Code != res.Status {
+			t.Errorf("%s: Resolve = %d %s, Write answered %d; want %d %s for both", tt.name, res.Status, res.Code, w.Code, tt.status, tt.code)
+		}
+	}
+}

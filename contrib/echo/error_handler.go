@@ -31,7 +31,7 @@ func ErrorHandler(opts ...Option) echo.HTTPErrorHandler {
 func (o *options) public(err error) error {
 	he, ok := err.(*echo.HTTPError)
 	if !ok {
-		if o.registry().Resolve(err).Matched || !errors.As(err, &he) {
+		if o.ew.Resolve(err).Matched || !errors.As(err, &he) {
 			return err
 		}
 	}

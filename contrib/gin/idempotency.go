@@ -73,7 +73,7 @@ func (o *options) finish(c *gin.Context, rw *responseWriter, r *http.Request) {
 // catalogue's code where it has one (errs.ForStatus: 404 and 405 as
 // [NoRoute] and [NoMethod] answer them, 413 PAYLOAD_TOO_LARGE, ...).
 func (o *options) statusError(status int, last error) error {
-	if last != nil && o.registry().Resolve(last).Status == status {
+	if last != nil && o.ew.Resolve(last).Status == status {
 		return last
 	}
 	return errs.ForStatus(status).Wrap(last)

@@ -1,7 +1,6 @@
 package idemgin
 
 import (
-	"github.com/idemkit/idemkit/errs"
 	"github.com/idemkit/idemkit/httpx"
 )
 
@@ -26,11 +25,4 @@ func newOptions(opts []Option) *options {
 		opt(o)
 	}
 	return o
-}
-
-func (o *options) registry() *errs.Registry {
-	if o.ew != nil && o.ew.Registry != nil {
-		return o.ew.Registry
-	}
-	return errs.Default()
 }
