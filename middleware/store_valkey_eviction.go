@@ -26,10 +26,11 @@ var ErrEvictionPolicy = errors.New("idempotency: valkey maxmemory-policy is not 
 // background.
 const evictionCheckTimeout = 10 * time.Second
 
-// evictionCheck remembers what a store has already warned about, so each
-// warning is logged once per store.
+// evictionCheck remembers that a store has warned that it cannot read the
+// policy, so Ping, called again and again by readiness probes, warns once.
+// (The warning about an evicting policy comes from warnEviction, which
+// runs once per store.)
 type evictionCheck struct {
-	policyOnce sync.Once // "the policy evicts"
 	deniedOnce sync.Once // "CONFIG GET is not allowed"
 }
 
@@ -65,10 +66,8 @@ func (s *ValkeyStore) warnEviction() {
 	ctx, cancel := context.WithTimeout(context.Background(), evictionCheckTimeout)
 	defer cancel()
 	if err := s.checkEviction(ctx); errors.Is(err, ErrEvictionPolicy) {
-		s.eviction.policyOnce.Do(func() {
-			s.log.Warn("idempotency: set maxmemory-policy noeviction on every Valkey node; Ping reports an error until then",
-				slog.Any("error", err))
-		})
+		s.log.Warn("idempotency: set maxmemory-policy noeviction on every Valkey node; Ping reports an error until then",
+			slog.Any("error", err))
 	}
 }
 
