@@ -1,5 +1,7 @@
 // Package valkeyscript holds the Lua scripts of the Valkey store, one
-// embedded .lua file each, and runs them one way.
+// embedded .lua file each, as values of one Script type: Exec runs a
+// script alone, EvalSHA and Eval build it into a batch (a write followed by
+// WAIT on one connection).
 //
 // Every record script starts with owner.lua, the one owner check (owns)
 // and the one "same claim's final record" check (same_final) they share;
