@@ -13,24 +13,16 @@
 package main
 
 import (
-	"cmp"
-	"context"
 	"errors"
-	"log/slog"
 	"net/http"
-	"os"
-	"os/signal"
 	"strconv"
-	"strings"
 	"sync"
-	"syscall"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/idemkit/idemkit/errs"
+	"github.com/idemkit/idemkit/examples/internal/serve"
 	"github.com/idemkit/idemkit/httpx"
 	"github.com/idemkit/idemkit/middleware"
-	"github.com/valkey-io/valkey-go"
 )
 
 // ErrOutOfStock is answered 409 OUT_OF_STOCK.
@@ -101,41 +93,5 @@ func (s *shop) createOrder(w http.ResponseWriter, r *http.Request) error {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx)
-	stop()
-	if err != nil {
-		slog.Error("chi example failed", "error", err)
-		os.Exit(1)
-	}
-}
-
-// run serves on ADDR (default :8080) until ctx is done, with Valkey as the
-// store when VALKEY_ADDR (comma-separated) is set, else memory.
-func run(ctx context.Context) error {
-	store := middleware.Store(middleware.NewMemoryStore())
-	if addrs := os.Getenv("VALKEY_ADDR"); addrs != "" {
-		client, err := valkey.NewClient(valkey.ClientOption{InitAddress: strings.Split(addrs, ",")})
-		if err != nil {
-			return err
-		}
-		defer client.Close()
-		store = middleware.NewValkeyStore(client)
-	}
-	srv := &http.Server{
-		Addr:              cmp.Or(os.Getenv("ADDR"), ":8080"),
-		Handler:           newHandler(store),
-		ReadHeaderTimeout: 5 * time.Second,
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	slog.Info("listening", "addr", srv.Addr, "valkey", os.Getenv("VALKEY_ADDR") != "")
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return srv.Shutdown(shutdownCtx)
+	serve.Main("chi", newHandler)
 }

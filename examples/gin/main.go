@@ -29,24 +29,17 @@
 package main
 
 import (
-	"cmp"
 	"context"
-	"errors"
-	"log/slog"
 	"net/http"
-	"os"
-	"os/signal"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	idemgin "github.com/idemkit/idemkit/contrib/gin"
 	"github.com/idemkit/idemkit/errs"
 	"github.com/idemkit/idemkit/examples/internal/booking"
+	"github.com/idemkit/idemkit/examples/internal/serve"
 	"github.com/idemkit/idemkit/httpx"
 	"github.com/idemkit/idemkit/middleware"
-	"github.com/valkey-io/valkey-go"
 )
 
 // ErrUnauthenticated is 401 UNAUTHENTICATED: no valid X-User-ID header.
@@ -124,46 +117,7 @@ func ready(store middleware.Store) gin.HandlerFunc {
 
 func main() {
 	gin.SetMode(gin.ReleaseMode)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx)
-	stop()
-	if err != nil {
-		slog.Error("gin example failed", "error", err)
-		os.Exit(1)
-	}
-}
-
-// run serves on ADDR (default :8080) until ctx is done, with Valkey as the
-// store when VALKEY_ADDR (comma-separated) is set, else memory.
-func run(ctx context.Context) error {
-	store := middleware.Store(middleware.NewMemoryStore())
-	if addrs := os.Getenv("VALKEY_ADDR"); addrs != "" {
-		client, err := valkey.NewClient(valkey.ClientOption{InitAddress: strings.Split(addrs, ",")})
-		if err != nil {
-			return err
-		}
-		defer client.Close()
-		store = middleware.NewValkeyStore(client)
-	}
-	srv := &http.Server{
-		Addr:              cmp.Or(os.Getenv("ADDR"), ":8080"),
-		Handler:           newHandler(store),
-		ReadHeaderTimeout: 5 * time.Second,
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	slog.Info("listening", "addr", srv.Addr, "valkey", os.Getenv("VALKEY_ADDR") != "")
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	serve.Main("gin", newHandler)
 }
 
 // decode reads the request's JSON body into v, answering the standard 400
