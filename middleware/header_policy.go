@@ -32,7 +32,7 @@ func deniedHeader(name string) bool {
 	switch name {
 	case "Set-Cookie", "Authorization", "Www-Authenticate", "Proxy-Authenticate", "Proxy-Authorization",
 		"Connection", "Keep-Alive", "Proxy-Connection", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
-		"Date", "X-Request-Id", "Traceparent", "Tracestate", headerReplayed:
+		"Date", "X-Request-Id", "Traceparent", "Tracestate", HeaderReplayed:
 		return true
 	}
 	return false

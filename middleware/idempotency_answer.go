@@ -104,7 +104,7 @@ func replay(w http.ResponseWriter, r *http.Request, rec *Record, fields []header
 			h[name] = vals[:len(vals):len(vals)]
 		}
 	}
-	h[headerReplayed] = []string{"true"} // the name is canonical
+	h[HeaderReplayed] = []string{"true"} // the name is canonical
 	w.WriteHeader(rec.Status)
 	if r.Method != http.MethodHead && len(rec.Body) > 0 {
 		w.Write(rec.Body)
@@ -133,7 +133,7 @@ func (m *idempotency) inProgressAnswer(w http.ResponseWriter, r *http.Request) {
 // The handler never runs again.
 func (m *idempotency) tombstoneAnswer(w http.ResponseWriter, r *http.Request, rec *Record) {
 	h := w.Header()
-	h[headerReplayed] = []string{"true"} // the name is canonical
+	h[HeaderReplayed] = []string{"true"} // the name is canonical
 	if loc := rec.Header.Get("Location"); loc != "" && rec.Status >= 200 && rec.Status < 300 {
 		h.Set("Location", loc)
 		w.WriteHeader(http.StatusSeeOther)

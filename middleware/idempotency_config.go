@@ -12,8 +12,6 @@ const (
 	HeaderIdempotencyKey = "Idempotency-Key"
 	// HeaderXIdempotencyKey is the legacy request header, accepted too.
 	HeaderXIdempotencyKey = "X-Idempotency-Key"
-	// headerReplayed marks a replayed response (see HeaderReplayed).
-	headerReplayed = "Idempotent-Replayed"
 )
 
 // Defaults of [IdempotencyConfig].
